@@ -1,0 +1,831 @@
+/**
+ * The keep-alive loop over one `Deno.Conn`: the only code that reads or writes a socket.
+ *
+ * It reads into one reused buffer, feeds the sans-IO parsers, calls the app, and writes each
+ * response with as few `write` calls as it can (responses to pipelined requests are batched).
+ * Deadlines are plain numbers checked by the server's sweeper, so the hot path arms no timers.
+ *
+ * @module
+ */
+
+import { ChunkedDecoder } from "./http/chunked.ts";
+import { httpDate } from "./http/date.ts";
+import { ProtocolError } from "./http/error.ts";
+import { errorResponse } from "./http/error_response.ts";
+import {
+  checkPartialHead,
+  findHeadEnd,
+  type HeadLimits,
+  parseHead,
+  type RequestHead,
+} from "./http/head.ts";
+import { encodeLatin1Into } from "./http/latin1.ts";
+import {
+  BODY_CHUNKED,
+  BODY_LENGTH,
+  BODY_NONE,
+  BODY_UNTIL_CLOSE,
+  serializeHead,
+} from "./http/response.ts";
+import { statusLine } from "./http/status.ts";
+import type { Handler, ServeHandlerInfo } from "./handler.ts";
+import { abortRequest, createRequest, type RequestState } from "./request.ts";
+import { type Upgrade, upgradeKey } from "./upgrade.ts";
+
+/** Everything the loop needs to know about its server, fixed for the server's life. */
+export interface EngineOptions {
+  /** The app. */
+  readonly handler: Handler;
+  /** Idle limit for every read and write, in ms. */
+  readonly timeout: number;
+  /** Total limit for receiving a request head, in ms (slowloris defence). */
+  readonly headerTimeout: number;
+  /** Idle limit between requests on a persistent connection, in ms. */
+  readonly keepaliveTimeout: number;
+  /** Requests per connection; 0 = unlimited. */
+  readonly maxKeepaliveRequests: number;
+  /** Largest request body in bytes; 0 = unlimited. */
+  readonly maxRequestBody: number;
+  /** `Server` header value; `""` for none. */
+  readonly serverSoftware: string;
+  /** Show error details (stack traces) in 500 responses. */
+  readonly development: boolean;
+  /** Request head limits. */
+  readonly limits: HeadLimits;
+}
+
+/** One line of the access log, handed to the server's hook after each response. */
+export interface AccessEntry {
+  /** Client address (`-` for UNIX sockets). */
+  remote: string;
+  /** Request line as received. */
+  requestLine: string;
+  /** Response status. */
+  status: number;
+  /** Body bytes written. */
+  bytes: number;
+  /** `Referer` header or `-`. */
+  referer: string;
+  /** `User-Agent` header or `-`. */
+  userAgent: string;
+  /** When the request head was complete (ms since epoch). */
+  time: number;
+}
+
+/** What a connection needs from the server that owns it. */
+export interface ConnectionOwner {
+  /** The options. */
+  readonly options: EngineOptions;
+  /** Set once the server drains: finish the request in flight, then close. */
+  readonly draining: boolean;
+  /** Aborts when the server drains (given to upgraded protocols). */
+  readonly drainSignal: AbortSignal;
+  /** Counts a request; false when it is the last one the worker may serve. */
+  requestStarted(): boolean;
+  /** Called after each response when an access log is kept. */
+  readonly access: ((entry: AccessEntry) => void) | undefined;
+  /** Reports a problem worth an operator's attention. */
+  warn(message: string, error?: unknown): void;
+  /** Called once the connection is finished. */
+  closed(connection: Connection): void;
+}
+
+const IDLE = 0;
+const HEAD = 1;
+const APP = 2;
+const BODY = 3;
+const WRITE = 4;
+const DONE = 5;
+
+const CR = 13;
+const LF = 10;
+const INITIAL_BUFFER = 16 * 1024;
+const MIN_READ = 4096;
+const DIRECT_WRITE = 64 * 1024;
+/** Unread request body the server will skip to keep a connection alive. */
+const MAX_SKIP = 64 * 1024;
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+const CHUNK_END = new TextEncoder().encode("0\r\n\r\n");
+
+/** Per-request body reading state. */
+interface BodyState {
+  /** Bytes of a Content-Length body still to read, or -1 for chunked. */
+  remaining: number;
+  chunked: ChunkedDecoder | null;
+  done: boolean;
+  /** The app pulled from the stream at least once. */
+  touched: boolean;
+  /** A read for this body is in flight. */
+  reading: boolean;
+  error: ProtocolError | null;
+  expectContinue: boolean;
+  stream: ReadableStream<Uint8Array> | null;
+}
+
+/** Thrown when the peer has gone or the sweeper closed the socket. */
+class ConnectionGone extends Error {}
+
+/** One client connection and its loop. */
+export class Connection {
+  /** When the sweeper should close this connection (ms since epoch); 0 = no deadline. */
+  deadline = 0;
+  /** The loop's phase, for the sweeper and for draining. */
+  phase = IDLE;
+  /** Whether the sweeper's "is the client still there" read may be started now. */
+  watchable = false;
+
+  readonly #conn: Deno.Conn;
+  readonly #owner: ConnectionOwner;
+  readonly #options: EngineOptions;
+  readonly #scheme: string;
+  readonly #localHost: string;
+  readonly #remote: Deno.NetAddr | Deno.UnixAddr;
+  #buf = new Uint8Array(INITIAL_BUFFER);
+  #start = 0;
+  #end = 0;
+  #out = new Uint8Array(INITIAL_BUFFER);
+  #outLength = 0;
+  #eof = false;
+  #closed = false;
+  #requests = 0;
+  #pendingRead: Promise<void> | null = null;
+  #request: RequestState | null = null;
+  #completions: (() => void)[] = [];
+
+  /** Wraps `conn`; `scheme` is `http` or `https`. */
+  constructor(conn: Deno.Conn, owner: ConnectionOwner, scheme: string) {
+    this.#conn = conn;
+    this.#owner = owner;
+    this.#options = owner.options;
+    this.#scheme = scheme;
+    this.#remote = conn.remoteAddr as Deno.NetAddr | Deno.UnixAddr;
+    const local = conn.localAddr;
+    this.#localHost = local.transport === "tcp" || local.transport === "udp"
+      ? (local.hostname.includes(":") ? `[${local.hostname}]` : local.hostname) + ":" + local.port
+      : "localhost";
+  }
+
+  /** Serves requests until the peer leaves, an error, a limit, or draining ends it. */
+  async run(): Promise<void> {
+    let handedOver = false;
+    try {
+      this.deadline = Date.now() + this.#options.headerTimeout;
+      for (;;) {
+        const head = await this.#readHead();
+        if (head === null) break;
+        const next = await this.#serve(head);
+        if (next === "upgraded") {
+          handedOver = true;
+          break;
+        }
+        if (next === "close") break;
+      }
+      await this.#flush();
+    } catch (error) {
+      if (!(error instanceof ConnectionGone) && !isDisconnect(error)) {
+        this.#owner.warn("connection failed", error);
+      }
+    } finally {
+      this.phase = DONE;
+      this.deadline = 0;
+      if (!handedOver) this.#close();
+      this.#settleCompletions();
+      this.#owner.closed(this);
+    }
+  }
+
+  /** Closes the connection now if it is waiting for a next request (used when draining). */
+  closeIfIdle(): void {
+    if (this.phase === IDLE) this.#close();
+  }
+
+  /** Called by the sweeper when the deadline passed. */
+  expire(): void {
+    if (this.phase === HEAD && this.#end > this.#start) {
+      const text = errorResponse(408, "", httpDate(), this.#options.serverSoftware);
+      this.#conn.write(new TextEncoder().encode(text)).catch(() => {});
+    }
+    this.#close();
+  }
+
+  /**
+   * Starts a read while the app is working, so a client that hangs up aborts `request.signal`.
+   * Called by the sweeper for requests that take more than a tick.
+   */
+  watch(): void {
+    if (!this.watchable || this.#pendingRead !== null || this.#closed) return;
+    this.watchable = false;
+    this.#ensureSpace();
+    this.#pendingRead = this.#conn.read(this.#buf.subarray(this.#end)).then(
+      (n) => {
+        if (n === null) this.#peerGone();
+        else this.#end += n;
+      },
+      () => this.#peerGone(),
+    );
+  }
+
+  #peerGone(): void {
+    this.#eof = true;
+    if (this.#request !== null) {
+      abortRequest(this.#request, new DOMException("client disconnected", "AbortError"));
+    }
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer's reset; nothing left to release.
+    }
+  }
+
+  /** Makes room for a read of at least MIN_READ bytes at `#end`. */
+  #ensureSpace(): void {
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+      return;
+    }
+    if (this.#buf.length - this.#end >= MIN_READ) return;
+    const used = this.#end - this.#start;
+    if (this.#start > 0 && this.#buf.length - used >= MIN_READ) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+    } else {
+      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, used + MIN_READ));
+      bigger.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = bigger;
+    }
+    this.#start = 0;
+    this.#end = used;
+  }
+
+  /** Reads more bytes into the buffer; false at end of stream. */
+  async #fill(): Promise<boolean> {
+    if (this.#pendingRead !== null) {
+      const pending = this.#pendingRead;
+      await pending;
+      if (this.#pendingRead === pending) this.#pendingRead = null;
+      if (this.#eof) return false;
+      if (this.#end > this.#start) return true;
+    }
+    if (this.#eof || this.#closed) return false;
+    await this.#flush();
+    this.#ensureSpace();
+    let n: number | null;
+    try {
+      n = await this.#conn.read(this.#buf.subarray(this.#end));
+    } catch (error) {
+      if (this.#closed || isDisconnect(error)) {
+        this.#eof = true;
+        return false;
+      }
+      throw error;
+    }
+    if (n === null) {
+      this.#eof = true;
+      return false;
+    }
+    this.#end += n;
+    return true;
+  }
+
+  async #readHead(): Promise<RequestHead | null> {
+    const options = this.#options;
+    const first = this.#requests === 0;
+    let headDeadline = first ? this.deadline : 0;
+    let scanFrom = this.#start;
+    for (;;) {
+      while (
+        this.#start < this.#end && (this.#buf[this.#start] === CR || this.#buf[this.#start] === LF)
+      ) {
+        this.#start++;
+        scanFrom = this.#start;
+      }
+      if (this.#start < this.#end) {
+        if (headDeadline === 0) headDeadline = Date.now() + options.headerTimeout;
+        const headEnd = findHeadEnd(this.#buf, this.#start, scanFrom, this.#end);
+        if (headEnd > 0) {
+          const head = parseHead(this.#buf, this.#start, headEnd, options.limits);
+          if (head instanceof ProtocolError) {
+            await this.#refuse(head);
+            return null;
+          }
+          this.#start = headEnd;
+          return head;
+        }
+        const tooBig = checkPartialHead(this.#buf, this.#start, this.#end, options.limits);
+        if (tooBig !== null) {
+          await this.#refuse(tooBig);
+          return null;
+        }
+        scanFrom = Math.max(this.#start, this.#end - 3);
+        this.phase = HEAD;
+        this.deadline = Math.min(headDeadline, Date.now() + options.timeout);
+      } else if (first) {
+        this.phase = HEAD;
+        this.deadline = Math.min(headDeadline, Date.now() + options.timeout);
+      } else {
+        if (this.#owner.draining) return null;
+        this.phase = IDLE;
+        this.deadline = Date.now() + options.keepaliveTimeout;
+      }
+      const startBefore = this.#start;
+      if (!(await this.#fill())) return null;
+      scanFrom += this.#start - startBefore;
+    }
+  }
+
+  /** Answers a request the parser refused, then the connection closes. */
+  async #refuse(error: ProtocolError): Promise<void> {
+    this.phase = WRITE;
+    this.deadline = Date.now() + this.#options.timeout;
+    const text = errorResponse(
+      error.status,
+      error.reason,
+      httpDate(),
+      this.#options.serverSoftware,
+    );
+    this.#append(text);
+    await this.#flush();
+  }
+
+  async #serve(head: RequestHead): Promise<"next" | "close" | "upgraded"> {
+    const options = this.#options;
+    const owner = this.#owner;
+    this.#requests++;
+    let keepAlive = head.minor === 1 ? !head.close : head.keepAlive && !head.close;
+    if (options.maxKeepaliveRequests > 0 && this.#requests >= options.maxKeepaliveRequests) {
+      keepAlive = false;
+    }
+    if (!owner.requestStarted() || owner.draining) keepAlive = false;
+    const started = Date.now();
+
+    let body: BodyState | null = null;
+    if (head.chunked || head.contentLength > 0) {
+      if (options.maxRequestBody > 0 && head.contentLength > options.maxRequestBody) {
+        await this.#refuse(new ProtocolError(413, "request body too large"));
+        return "close";
+      }
+      body = {
+        remaining: head.chunked ? -1 : head.contentLength,
+        chunked: head.chunked ? new ChunkedDecoder(options.maxRequestBody) : null,
+        done: false,
+        touched: false,
+        reading: false,
+        error: null,
+        expectContinue: head.expectContinue && head.minor === 1,
+        stream: null,
+      };
+      body.stream = this.#bodyStream(body);
+    }
+
+    const state: RequestState = {
+      head,
+      scheme: this.#scheme,
+      fallbackHost: this.#localHost,
+      body: body === null ? null : body.stream,
+      url: undefined,
+      headers: undefined,
+      abort: undefined,
+      real: undefined,
+    };
+    this.#request = state;
+    const info = this.#info();
+
+    this.phase = APP;
+    this.deadline = 0;
+    this.watchable = body === null;
+    let response: Response;
+    try {
+      const result = options.handler(createRequest(state), info);
+      response = result instanceof Promise ? await result : result;
+      if (!(response instanceof Response)) {
+        throw new TypeError(`the app returned ${describe(response)} instead of a Response`);
+      }
+    } catch (error) {
+      response = this.#failure(error, body);
+      keepAlive = false;
+    }
+    this.watchable = false;
+    // A client that half-closed after its request may still read the answer, so write it.
+    if (this.#eof) keepAlive = false;
+
+    const upgrade = (response as Response & { [upgradeKey]?: Upgrade })[upgradeKey];
+    if (upgrade !== undefined) return await this.#upgrade(upgrade);
+
+    if (body !== null && !body.done) {
+      if (!body.touched && (body.expectContinue || !this.#canSkip(body))) keepAlive = false;
+    }
+    if (owner.draining) keepAlive = false;
+
+    const written = await this.#respond(response, head, keepAlive);
+    keepAlive = written.keepAlive;
+    this.#request = null;
+
+    if (owner.access !== undefined) {
+      owner.access({
+        remote: this.#remote.transport === "unix" ? "-" : (this.#remote as Deno.NetAddr).hostname,
+        requestLine: `${head.method} ${head.target} HTTP/1.${head.minor}`,
+        status: response.status,
+        bytes: written.bytes,
+        referer: headerOf(head, "referer"),
+        userAgent: headerOf(head, "user-agent"),
+        time: started,
+      });
+    }
+    if (!keepAlive) return "close";
+    if (body !== null && !body.done && !(await this.#finishBody(body))) return "close";
+    return "next";
+  }
+
+  #info(): ServeHandlerInfo {
+    const completions = this.#completions;
+    let completed: Promise<void> | undefined;
+    return {
+      remoteAddr: this.#remote,
+      get completed(): Promise<void> {
+        return completed ??= new Promise<void>((resolve) => completions.push(resolve));
+      },
+    };
+  }
+
+  #settleCompletions(): void {
+    const done = this.#completions;
+    if (done.length === 0) return;
+    this.#completions = [];
+    for (const resolve of done) resolve();
+  }
+
+  /** Turns an app failure into a 500 (or the body error's own status). */
+  #failure(error: unknown, body: BodyState | null): Response {
+    if (body !== null && body.error !== null) {
+      return new Response(body.error.reason + "\n", { status: body.error.status });
+    }
+    this.#owner.warn("the app failed", error);
+    const detail = this.#options.development && error instanceof Error
+      ? "\n\n" + (error.stack ?? String(error))
+      : "";
+    return new Response("Internal Server Error" + detail + "\n", {
+      status: 500,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+
+  /** The skipped remainder of an unread body fits what is already here or is small. */
+  #canSkip(body: BodyState): boolean {
+    return body.remaining >= 0 && body.remaining <= MAX_SKIP;
+  }
+
+  /** Reads and discards what the app left of a body, so the next request can be parsed. */
+  async #finishBody(body: BodyState): Promise<boolean> {
+    const stream = body.stream!;
+    if (stream.locked || body.reading) return false;
+    const reader = stream.getReader();
+    let skipped = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return body.error === null;
+        skipped += value.length;
+        if (skipped > MAX_SKIP) return false;
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  #bodyStream(body: BodyState): ReadableStream<Uint8Array> {
+    const decoded: Uint8Array[] = [];
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        body.touched = true;
+        if (body.expectContinue) {
+          body.expectContinue = false;
+          if (this.#end === this.#start) {
+            this.#appendBytes(CONTINUE);
+            await this.#flush();
+          }
+        }
+        body.reading = true;
+        try {
+          for (;;) {
+            if (this.#start < this.#end) {
+              if (body.chunked === null) {
+                const n = Math.min(body.remaining, this.#end - this.#start);
+                controller.enqueue(this.#buf.slice(this.#start, this.#start + n));
+                this.#start += n;
+                body.remaining -= n;
+                if (body.remaining === 0) {
+                  body.done = true;
+                  controller.close();
+                }
+                return;
+              }
+              const used = body.chunked.feed(this.#buf, this.#start, this.#end, decoded);
+              if (used instanceof ProtocolError) {
+                body.error = used;
+                body.done = true;
+                this.#eof = true;
+                controller.error(new TypeError(`invalid request body: ${used.reason}`));
+                return;
+              }
+              this.#start = used;
+              const any = decoded.length > 0;
+              for (const part of decoded) controller.enqueue(part.slice());
+              decoded.length = 0;
+              if (body.chunked.done) {
+                body.done = true;
+                controller.close();
+                return;
+              }
+              if (any) return;
+            }
+            if (body.chunked === null && this.#pendingRead === null && !this.#eof) {
+              const direct = await this.#readDirect(body.remaining);
+              if (direct === null) break;
+              body.remaining -= direct.length;
+              controller.enqueue(direct);
+              if (body.remaining === 0) {
+                body.done = true;
+                controller.close();
+              }
+              return;
+            }
+            this.phase = BODY;
+            this.deadline = Date.now() + this.#options.timeout;
+            const more = await this.#fill();
+            this.phase = APP;
+            this.deadline = 0;
+            if (!more) break;
+          }
+          body.done = true;
+          controller.error(new TypeError("client closed the connection before the body ended"));
+        } finally {
+          body.reading = false;
+          if (body.done && this.#request !== null) this.watchable = true;
+        }
+      },
+      cancel: () => {
+        body.touched = true;
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** Reads body bytes straight into a fresh chunk the app may keep, skipping the buffer copy. */
+  async #readDirect(remaining: number): Promise<Uint8Array | null> {
+    await this.#flush();
+    const chunk = new Uint8Array(Math.min(remaining, 64 * 1024));
+    this.phase = BODY;
+    this.deadline = Date.now() + this.#options.timeout;
+    try {
+      const n = await this.#conn.read(chunk);
+      if (n === null) {
+        this.#eof = true;
+        return null;
+      }
+      return chunk.subarray(0, n);
+    } catch (error) {
+      if (this.#closed || isDisconnect(error)) {
+        this.#eof = true;
+        return null;
+      }
+      throw error;
+    } finally {
+      this.phase = APP;
+      this.deadline = 0;
+    }
+  }
+
+  async #upgrade(upgrade: Upgrade): Promise<"upgraded"> {
+    let text = statusLine(1, 101);
+    for (const [name, value] of upgrade.headers) text += name + ": " + value + "\r\n";
+    this.#append(text + "\r\n");
+    await this.#flush();
+    if (this.#pendingRead !== null) await this.#pendingRead;
+    const rest = this.#buf.slice(this.#start, this.#end);
+    this.#start = this.#end = 0;
+    this.#request = null;
+    const owner = this.#owner;
+    await upgrade.run(this.#conn, rest, owner.drainSignal).catch((error) =>
+      owner.warn("upgraded connection failed", error)
+    );
+    return "upgraded";
+  }
+
+  /** Writes the response; returns body bytes written and whether the connection stays open. */
+  async #respond(
+    response: Response,
+    head: RequestHead,
+    keepAlive: boolean,
+  ): Promise<{ bytes: number; keepAlive: boolean }> {
+    const isHead = head.method === "HEAD";
+    const status = response.status;
+    const noBody = status < 200 || status === 204 || status === 304;
+    const stream = response.body;
+    const context = {
+      minor: head.minor,
+      head: isHead,
+      keepAlive,
+      date: httpDate(),
+      server: this.#options.serverSoftware,
+    };
+    if (stream === null || noBody) {
+      if (stream !== null) stream.cancel().catch(() => {});
+      const plan = serializeHead(status, response.headers, -2, context);
+      this.#append(plan.text);
+      await this.#afterResponse();
+      return { bytes: 0, keepAlive: plan.keepAlive };
+    }
+
+    const reader = stream.getReader();
+    let first: ReadableStreamReadResult<Uint8Array>;
+    try {
+      first = await reader.read();
+    } catch (error) {
+      return this.#writeFailure(error, head);
+    }
+    if (first.done) {
+      const plan = serializeHead(status, response.headers, 0, context);
+      this.#append(plan.text);
+      await this.#afterResponse();
+      return { bytes: 0, keepAlive: plan.keepAlive };
+    }
+    if (!(first.value instanceof Uint8Array)) {
+      reader.cancel().catch(() => {});
+      return this.#writeFailure(
+        new TypeError("the response body yielded a non-Uint8Array chunk"),
+        head,
+      );
+    }
+    const next = reader.read();
+    const settled = await Promise.race([next, NOT_YET]);
+    if (settled !== NOT_YET && (settled as ReadableStreamReadResult<Uint8Array>).done) {
+      const chunk = first.value;
+      const plan = serializeHead(status, response.headers, chunk.length, context);
+      this.#append(plan.text);
+      if (plan.mode === BODY_LENGTH) this.#appendBytes(chunk);
+      await this.#afterResponse();
+      return { bytes: plan.mode === BODY_LENGTH ? chunk.length : 0, keepAlive: plan.keepAlive };
+    }
+
+    const plan = serializeHead(status, response.headers, -1, context);
+    this.#append(plan.text);
+    if (plan.mode === BODY_NONE) {
+      reader.cancel().catch(() => {});
+      await this.#afterResponse();
+      return { bytes: 0, keepAlive: plan.keepAlive };
+    }
+    const chunked = plan.mode === BODY_CHUNKED;
+    const limit = plan.mode === BODY_LENGTH ? plan.contentLength : Infinity;
+    let bytes = 0;
+    let chunk: Uint8Array = first.value;
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = next;
+    try {
+      for (;;) {
+        if (chunk.length > 0) {
+          if (bytes + chunk.length > limit) chunk = chunk.subarray(0, limit - bytes);
+          bytes += chunk.length;
+          if (chunked) this.#append(chunk.length.toString(16) + "\r\n");
+          this.#appendBytes(chunk);
+          if (chunked) this.#append("\r\n");
+          await this.#flush();
+        }
+        if (pending === null) break;
+        const result = await pending;
+        if (result.done) break;
+        if (!(result.value instanceof Uint8Array)) {
+          throw new TypeError("the response body yielded a non-Uint8Array chunk");
+        }
+        chunk = result.value;
+        pending = bytes < limit ? reader.read() : null;
+      }
+    } catch (error) {
+      reader.cancel(error).catch(() => {});
+      if (this.#request !== null) abortRequest(this.#request, error);
+      if (!isDisconnect(error) && !(error instanceof ConnectionGone)) {
+        this.#owner.warn("the response body failed after the response started", error);
+      }
+      return { bytes, keepAlive: false };
+    }
+    if (pending === null) reader.cancel().catch(() => {});
+    if (chunked) this.#appendBytes(CHUNK_END);
+    if (bytes < limit && limit !== Infinity) {
+      this.#owner.warn(
+        `the response body was shorter than its Content-Length (${bytes} of ${limit})`,
+      );
+      await this.#flush();
+      return { bytes, keepAlive: false };
+    }
+    await this.#afterResponse();
+    return { bytes, keepAlive: plan.keepAlive && plan.mode !== BODY_UNTIL_CLOSE };
+  }
+
+  /** An error before the head went out: a 500 instead, then close. */
+  async #writeFailure(
+    error: unknown,
+    head: RequestHead,
+  ): Promise<{ bytes: number; keepAlive: boolean }> {
+    this.#owner.warn("the response body failed before the response started", error);
+    const detail = this.#options.development && error instanceof Error ? error.stack ?? "" : "";
+    this.#append(
+      errorResponse(500, detail, httpDate(), this.#options.serverSoftware, false, head.minor),
+    );
+    await this.#flush();
+    return { bytes: 0, keepAlive: false };
+  }
+
+  /** Flushes unless the next pipelined request is already here and can share the write. */
+  async #afterResponse(): Promise<void> {
+    if (
+      this.#outLength < DIRECT_WRITE && this.#start < this.#end &&
+      findHeadEnd(this.#buf, this.#start, this.#start, this.#end) > 0
+    ) {
+      return;
+    }
+    await this.#flush();
+  }
+
+  #append(text: string): void {
+    this.#reserve(text.length);
+    this.#outLength += encodeLatin1Into(text, this.#out, this.#outLength);
+  }
+
+  #appendBytes(bytes: Uint8Array): void {
+    if (bytes.length >= DIRECT_WRITE) {
+      this.#large = bytes;
+      return;
+    }
+    this.#reserve(bytes.length);
+    this.#out.set(bytes, this.#outLength);
+    this.#outLength += bytes.length;
+  }
+
+  /** A body too large to copy into the output buffer, written right after it. */
+  #large: Uint8Array | null = null;
+
+  #reserve(n: number): void {
+    if (this.#outLength + n <= this.#out.length) return;
+    const bigger = new Uint8Array(Math.max(this.#out.length * 2, this.#outLength + n));
+    bigger.set(this.#out.subarray(0, this.#outLength));
+    this.#out = bigger;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#outLength === 0 && this.#large === null) return;
+    const phase = this.phase;
+    this.phase = WRITE;
+    this.deadline = Date.now() + this.#options.timeout;
+    try {
+      await this.#writeAll(this.#out.subarray(0, this.#outLength));
+      this.#outLength = 0;
+      if (this.#large !== null) {
+        const large = this.#large;
+        this.#large = null;
+        await this.#writeAll(large);
+      }
+    } catch (error) {
+      this.#outLength = 0;
+      this.#large = null;
+      if (this.#closed || isDisconnect(error)) throw new ConnectionGone();
+      throw error;
+    } finally {
+      this.phase = phase;
+      this.deadline = 0;
+    }
+    this.#settleCompletions();
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.length) {
+      written += await this.#conn.write(written === 0 ? bytes : bytes.subarray(written));
+      this.deadline = Date.now() + this.#options.timeout;
+    }
+  }
+}
+
+const NOT_YET: unique symbol = Symbol("not yet");
+
+function headerOf(head: RequestHead, name: string): string {
+  const i = head.names.indexOf(name);
+  return i === -1 ? "-" : head.values[i];
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
+  return typeof value;
+}
+
+/** Errors that mean the peer went away, not that something is wrong with the server. */
+export function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.UnexpectedEof;
+}

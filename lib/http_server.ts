@@ -1,0 +1,194 @@
+/**
+ * One worker's HTTP server: accept loops over its listeners, the set of live connections, the
+ * sweeper that enforces their deadlines, and the drain that ends them gracefully.
+ *
+ * @module
+ */
+
+import {
+  type AccessEntry,
+  Connection,
+  type ConnectionOwner,
+  type EngineOptions,
+  isDisconnect,
+} from "./connection.ts";
+
+/** What the server reports to whoever runs it (the worker, or `serve()` in-process). */
+export interface ServerHooks {
+  /** The request limit of this worker was reached: it should be replaced and drained. */
+  limitReached?(): void;
+  /** A problem worth an operator's attention. */
+  warn(message: string, error?: unknown): void;
+  /** One access-log entry per response; omit to keep no access log. */
+  access?(entry: AccessEntry): void;
+}
+
+/** Sweeper period: fine enough for sub-second timeouts, cheap enough to never matter. */
+function sweepInterval(options: EngineOptions): number {
+  const shortest = Math.min(options.timeout, options.headerTimeout, options.keepaliveTimeout);
+  return Math.max(10, Math.min(100, Math.floor(shortest / 4)));
+}
+
+/**
+ * Serves HTTP/1.1 on any number of listeners.
+ *
+ * @example
+ * ```ts ignore
+ * const server = new HttpServer(options, { warn: console.warn });
+ * server.serve(Deno.listen({ port: 8080 }), "http");
+ * await server.drain();
+ * ```
+ */
+export class HttpServer implements ConnectionOwner {
+  /** The engine options. */
+  readonly options: EngineOptions;
+  /** Access-log hook, if any. */
+  readonly access: ((entry: AccessEntry) => void) | undefined;
+  readonly #hooks: ServerHooks;
+  readonly #connections = new Set<Connection>();
+  readonly #listeners = new Set<Deno.Listener>();
+  readonly #drain = new AbortController();
+  readonly #maxRequests: number;
+  #requests = 0;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #idle: (() => void) | undefined;
+
+  /** `maxRequests` is this worker's request limit (Infinity for none). */
+  constructor(options: EngineOptions, hooks: ServerHooks, maxRequests = Infinity) {
+    this.options = options;
+    this.#hooks = hooks;
+    this.access = hooks.access;
+    this.#maxRequests = maxRequests;
+  }
+
+  /** True once draining began. */
+  get draining(): boolean {
+    return this.#drain.signal.aborted;
+  }
+
+  /** Aborts when draining begins. */
+  get drainSignal(): AbortSignal {
+    return this.#drain.signal;
+  }
+
+  /** Requests started so far. */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /** Live connections. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /** Counts a request; false once the worker's limit is reached. */
+  requestStarted(): boolean {
+    const n = ++this.#requests;
+    if (n === this.#maxRequests) this.#hooks.limitReached?.();
+    return n < this.#maxRequests;
+  }
+
+  /** Reports a problem. */
+  warn(message: string, error?: unknown): void {
+    this.#hooks.warn(message, error);
+  }
+
+  /** Forgets a finished connection. */
+  closed(connection: Connection): void {
+    this.#connections.delete(connection);
+    if (this.#connections.size === 0) {
+      this.#stopSweeper();
+      this.#idle?.();
+    }
+  }
+
+  /** Accepts connections from `listener` until it is closed; `scheme` is `http` or `https`. */
+  async serve(listener: Deno.Listener, scheme: string): Promise<void> {
+    this.#listeners.add(listener);
+    try {
+      while (!this.draining) {
+        let conn: Deno.Conn;
+        try {
+          conn = await listener.accept();
+        } catch (error) {
+          if (this.draining || error instanceof Deno.errors.BadResource) break;
+          if (isDisconnect(error) || error instanceof Deno.errors.InvalidData) continue;
+          this.warn("accept failed", error);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          continue;
+        }
+        if (this.draining) {
+          conn.close();
+          break;
+        }
+        if (conn.remoteAddr.transport === "tcp") {
+          try {
+            (conn as Deno.TcpConn).setNoDelay(true);
+          } catch {
+            // A TLS connection whose handshake failed; the loop will see the error.
+          }
+        }
+        const connection = new Connection(conn, this, scheme);
+        this.#connections.add(connection);
+        this.#startSweeper();
+        connection.run();
+      }
+    } finally {
+      this.#listeners.delete(listener);
+    }
+  }
+
+  /** Stops accepting on every listener. */
+  stopAccepting(): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#listeners.clear();
+  }
+
+  /**
+   * Graceful stop: no new connections, idle keep-alive connections closed at once, requests in
+   * flight finished (their responses say `Connection: close`). Resolves when all are done.
+   */
+  drain(): Promise<void> {
+    this.#drain.abort();
+    this.stopAccepting();
+    for (const connection of this.#connections) connection.closeIfIdle();
+    if (this.#connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idle = resolve;
+    });
+  }
+
+  /** Ends every connection now (after the graceful deadline). */
+  abort(): void {
+    this.#drain.abort();
+    this.stopAccepting();
+    for (const connection of this.#connections) connection.expire();
+  }
+
+  #startSweeper(): void {
+    if (this.#sweeper !== undefined) return;
+    const sweeper = setInterval(() => this.#sweep(), sweepInterval(this.options));
+    Deno.unrefTimer(sweeper);
+    this.#sweeper = sweeper;
+  }
+
+  #stopSweeper(): void {
+    if (this.#sweeper === undefined) return;
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const connection of this.#connections) {
+      if (connection.deadline !== 0 && connection.deadline <= now) connection.expire();
+      else if (connection.watchable) connection.watch();
+    }
+  }
+}

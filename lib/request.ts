@@ -1,0 +1,135 @@
+/**
+ * The `Request` the app receives, built lazily from a parsed head.
+ *
+ * Constructing a real `Request` (URL parsing, a `Headers` object, an abort signal) costs more
+ * than everything else on the hot path, and most handlers read only `method`, `url` and a header
+ * or two. So the object handed to the app inherits from `Request.prototype` and answers those
+ * from the parsed head; the moment anything else is touched — `text()`, `clone()`, or Deno's own
+ * internals when the object is passed to `fetch()` or `new Request()` — it builds the real
+ * `Request` once and delegates every internal slot to it. `instanceof Request` holds throughout.
+ *
+ * @module
+ */
+
+import type { RequestHead } from "./http/head.ts";
+
+/** The per-request state behind a lazy request; the connection keeps it to abort or inspect. */
+export interface RequestState {
+  /** The parsed head. */
+  readonly head: RequestHead;
+  /** `http` or `https`. */
+  readonly scheme: string;
+  /** Authority to use when the request has no Host (HTTP/1.0). */
+  readonly fallbackHost: string;
+  /** The body stream, or null when there is no body. */
+  readonly body: ReadableStream<Uint8Array> | null;
+  /** The full URL, once computed. */
+  url: string | undefined;
+  /** The headers, once built. */
+  headers: Headers | undefined;
+  /** The abort controller behind `signal`, once anyone asked for it. */
+  abort: AbortController | undefined;
+  /** The real `Request`, once anything beyond the fast fields was needed. */
+  real: Request | undefined;
+}
+
+const stateKey = Symbol("starlight.request");
+type LazyRequest = Request & { [stateKey]: RequestState };
+
+function urlOf(state: RequestState): string {
+  if (state.url !== undefined) return state.url;
+  const target = state.head.target;
+  if (target.charCodeAt(0) === 47) {
+    state.url = state.scheme + "://" + (state.head.host || state.fallbackHost) + target;
+  } else if (target === "*") {
+    state.url = state.scheme + "://" + (state.head.host || state.fallbackHost) + "/*";
+  } else {
+    state.url = target;
+  }
+  return state.url;
+}
+
+function headersOf(state: RequestState): Headers {
+  if (state.real !== undefined) return state.real.headers;
+  if (state.headers !== undefined) return state.headers;
+  const headers = new Headers();
+  const { names, values } = state.head;
+  for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
+  return state.headers = headers;
+}
+
+function signalOf(state: RequestState): AbortSignal {
+  return (state.abort ??= new AbortController()).signal;
+}
+
+function realOf(state: RequestState): Request {
+  if (state.real !== undefined) return state.real;
+  const method = state.head.method;
+  const body = method === "GET" || method === "HEAD" ? null : state.body;
+  const init: RequestInit & { duplex?: string } = {
+    method,
+    headers: headersOf(state),
+    body,
+    signal: signalOf(state),
+  };
+  if (body !== null) init.duplex = "half";
+  return state.real = new Request(urlOf(state), init);
+}
+
+const prototype: object = Object.create(Request.prototype, {
+  method: {
+    get(this: LazyRequest): string {
+      return this[stateKey].head.method;
+    },
+  },
+  url: {
+    get(this: LazyRequest): string {
+      return urlOf(this[stateKey]);
+    },
+  },
+  headers: {
+    get(this: LazyRequest): Headers {
+      return headersOf(this[stateKey]);
+    },
+  },
+  signal: {
+    get(this: LazyRequest): AbortSignal {
+      const state = this[stateKey];
+      return state.real !== undefined ? state.real.signal : signalOf(state);
+    },
+  },
+  body: {
+    get(this: LazyRequest): ReadableStream<Uint8Array> | null {
+      const state = this[stateKey];
+      if (state.real !== undefined) return state.real.body;
+      const method = state.head.method;
+      return method === "GET" || method === "HEAD" ? null : state.body;
+    },
+  },
+});
+
+// Deno's Request methods and internals reach their data through symbol-keyed slots; forwarding
+// each slot to the real Request makes every inherited method, brand check and `fetch(request)`
+// work on the lazy object.
+for (const slot of Object.getOwnPropertySymbols(new Request("http://localhost/"))) {
+  Object.defineProperty(prototype, slot, {
+    get(this: LazyRequest): unknown {
+      return (realOf(this[stateKey]) as unknown as Record<symbol, unknown>)[slot];
+    },
+    set(this: LazyRequest, value: unknown): void {
+      (realOf(this[stateKey]) as unknown as Record<symbol, unknown>)[slot] = value;
+    },
+  });
+}
+
+/** Creates the lazy request for `state`. */
+export function createRequest(state: RequestState): Request {
+  const request = Object.create(prototype) as LazyRequest;
+  request[stateKey] = state;
+  return request;
+}
+
+/** Aborts the request's signal, if anyone could be listening to it. */
+export function abortRequest(state: RequestState, reason: unknown): void {
+  if (state.abort !== undefined) state.abort.abort(reason);
+}
