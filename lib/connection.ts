@@ -78,6 +78,8 @@ export interface ConnectionOwner {
   readonly options: EngineOptions;
   /** Set once the server drains: finish the request in flight, then close. */
   readonly draining: boolean;
+  /** Set once the worker is draining or has reached its request limit: close after each response. */
+  readonly winding: boolean;
   /** Aborts when the server drains (given to upgraded protocols). */
   readonly drainSignal: AbortSignal;
   /** Counts a request; false when it is the last one the worker may serve. */
@@ -418,7 +420,7 @@ export class Connection {
     if (body !== null && !body.done) {
       if (!body.touched && (body.expectContinue || !this.#canSkip(body))) keepAlive = false;
     }
-    if (owner.draining) keepAlive = false;
+    if (owner.winding) keepAlive = false;
 
     const written = await this.#respond(response, head, keepAlive);
     keepAlive = written.keepAlive;

@@ -50,6 +50,7 @@ export class HttpServer implements ConnectionOwner {
   readonly #drain = new AbortController();
   readonly #maxRequests: number;
   #requests = 0;
+  #limited = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #idle: (() => void) | undefined;
 
@@ -71,6 +72,11 @@ export class HttpServer implements ConnectionOwner {
     return this.#drain.signal;
   }
 
+  /** True once draining began or the request limit was reached. */
+  get winding(): boolean {
+    return this.#limited || this.#drain.signal.aborted;
+  }
+
   /** Requests started so far. */
   get requests(): number {
     return this.#requests;
@@ -83,9 +89,18 @@ export class HttpServer implements ConnectionOwner {
 
   /** Counts a request; false once the worker's limit is reached. */
   requestStarted(): boolean {
-    const n = ++this.#requests;
-    if (n === this.#maxRequests) this.#hooks.limitReached?.();
-    return n < this.#maxRequests;
+    if (++this.#requests >= this.#maxRequests) this.retireSoon();
+    return !this.#limited;
+  }
+
+  /**
+   * Ends keep-alive from now on and tells the owner to replace this worker (the request limit,
+   * or the app's own `retireWorker()`).
+   */
+  retireSoon(): void {
+    if (this.#limited) return;
+    this.#limited = true;
+    this.#hooks.limitReached?.();
   }
 
   /** Reports a problem. */

@@ -103,9 +103,9 @@ export interface ServeOptions {
   workers?: number;
   /** How workers share a TCP port (default {@linkcode DEFAULT_LISTEN_MODE}). */
   listenMode?: ListenMode;
-  /** Seconds a connection may stay silent while a request or response is in flight (default 300). */
+  /** Seconds a connection may be silent while a request or response is in flight (default 300). */
   timeout?: number;
-  /** Seconds allowed to receive a whole request head, however slowly it trickles in (default 30). */
+  /** Seconds allowed to receive a whole request head, however slowly it arrives (default 30). */
   headerTimeout?: number;
   /** Seconds to wait for the next request on an idle keep-alive connection (default 5). */
   keepaliveTimeout?: number;
@@ -129,7 +129,10 @@ export interface ServeOptions {
   reload?: boolean;
   /** The `Server` response header, unless the app sets one (default `Starlight/<version>`). */
   serverSoftware?: string;
-  /** Environment name; `"development"` adds stack traces to 500s and an access log (default `"production"`). */
+  /**
+   * Environment name; `"development"` adds stack traces to 500 responses and an access log
+   * (default `"production"`).
+   */
   env?: string;
   /** Suppress the start-up banner (default `false`). */
   quiet?: boolean;
@@ -151,7 +154,7 @@ export interface ServeOptions {
   sslVerifyMode?: number;
   /** User name or id to switch to after listening. */
   user?: string;
-  /** Group names or ids (comma or space separated; the first is primary) to switch to after listening. */
+  /** Groups (names or ids, comma or space separated, primary first) to switch to once listening. */
   group?: string;
   /** File mode creation mask, e.g. `0o022`. */
   umask?: number;
@@ -809,7 +812,7 @@ const SPECS: readonly Spec[] = [
     names: [name ?? short],
     short,
     group: "Unsupported",
-    description: "a plackup option with no meaning for Deno",
+    description: "a plackup option with no meaning here",
   })),
 ];
 
@@ -876,8 +879,8 @@ const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
 };
 
 /**
- * Reads a command line (without the program name) into options. Only the shape of each value
- * is checked here; {@linkcode resolveOptions} checks how the options fit together.
+ * Reads a command line (without the program name) into options. Each value is checked on its
+ * own here; {@linkcode resolveOptions} checks how they fit together and applies defaults.
  *
  * Boolean flags take no value or an attached `=1`, `=0`, `=true`, `=false`; other options take
  * the next argument or an attached `=value`; `--allow-*` flags never take the next argument, so

@@ -17,10 +17,10 @@ export type Incoming =
     readonly text: boolean;
     /** Sent with permessage-deflate: `payload` still needs inflating. */
     readonly compressed: boolean;
-    readonly payload: Uint8Array;
+    readonly payload: Uint8Array<ArrayBuffer>;
   }
-  | { readonly type: "ping"; readonly payload: Uint8Array }
-  | { readonly type: "pong"; readonly payload: Uint8Array }
+  | { readonly type: "ping"; readonly payload: Uint8Array<ArrayBuffer> }
+  | { readonly type: "pong"; readonly payload: Uint8Array<ArrayBuffer> }
   | ({ readonly type: "close" } & CloseInfo);
 
 /**
@@ -39,7 +39,7 @@ export type Incoming =
  */
 export class MessageAssembler {
   readonly #maxMessageSize: number;
-  #fragments: Uint8Array[] = [];
+  #fragments: Uint8Array<ArrayBuffer>[] = [];
   #size = 0;
   #text = false;
   #compressed = false;

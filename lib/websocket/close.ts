@@ -95,7 +95,7 @@ export function decodeClosePayload(payload: Uint8Array): CloseInfo | ProtocolVio
  * encodeClosePayload(1001, "bye"); // 0x03 0xe9 "bye"
  * ```
  */
-export function encodeClosePayload(code?: number, reason = ""): Uint8Array {
+export function encodeClosePayload(code?: number, reason = ""): Uint8Array<ArrayBuffer> {
   if (code === undefined) return new Uint8Array(0);
   const text = new TextEncoder().encode(reason);
   const out = new Uint8Array(2 + text.length);

@@ -26,7 +26,7 @@ export interface Frame {
   /** What the frame carries. */
   readonly opcode: Opcode;
   /** The application data. */
-  readonly payload: Uint8Array;
+  readonly payload: Uint8Array<ArrayBuffer>;
 }
 
 /** What {@link encodeFrame} needs; a client (tests) sets `mask`, a server never does. */
@@ -87,7 +87,7 @@ export function applyMask(data: Uint8Array, mask: Uint8Array): void {
  * // bytes: 0x81 0x02 0x68 0x69
  * ```
  */
-export function encodeFrame(frame: FrameInit): Uint8Array {
+export function encodeFrame(frame: FrameInit): Uint8Array<ArrayBuffer> {
   const { payload, mask } = frame;
   const length = payload.length;
   const lengthBytes = length < 126 ? 0 : length < 0x10000 ? 2 : 8;

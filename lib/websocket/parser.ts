@@ -35,7 +35,7 @@ const KNOWN_OPCODES: ReadonlySet<number> = new Set(Object.values(Opcode));
 export class FrameParser {
   readonly #options: FrameParserOptions;
   // Received bytes not yet consumed: whole chunks, the first one starting at #offset.
-  #chunks: Uint8Array[] = [];
+  #chunks: Uint8Array<ArrayBuffer>[] = [];
   #offset = 0;
   #buffered = 0;
   #failed = false;
@@ -120,7 +120,7 @@ export class FrameParser {
   }
 
   /** The first `n` buffered bytes, without consuming them; a view when they are contiguous. */
-  #peek(n: number): Uint8Array {
+  #peek(n: number): Uint8Array<ArrayBuffer> {
     if (n === 0) return new Uint8Array(0);
     const first = this.#chunks[0];
     if (first.length - this.#offset >= n) return first.subarray(this.#offset, this.#offset + n);
@@ -137,7 +137,7 @@ export class FrameParser {
   }
 
   /** Removes and returns the first `n` bytes; they are ours (pushed copies), safe to unmask. */
-  #take(n: number): Uint8Array {
+  #take(n: number): Uint8Array<ArrayBuffer> {
     const out = this.#peek(n);
     this.#consume(n);
     return out;

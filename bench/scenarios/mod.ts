@@ -1,0 +1,31 @@
+/**
+ * Every scenario, in report order. A new one is a module exporting a `Scenario` by default,
+ * added to this list.
+ *
+ * @module
+ */
+
+import type { Scenario } from "../lib/scenario.ts";
+import plaintext from "./plaintext.ts";
+import pipeline from "./pipeline.ts";
+import close from "./close.ts";
+import json from "./json.ts";
+import upload from "./upload.ts";
+import stream from "./stream.ts";
+import cpu from "./cpu.ts";
+import memory from "./memory.ts";
+import multi from "./multi.ts";
+import restart from "./restart.ts";
+
+export const scenarios: Scenario[] = [
+  plaintext,
+  pipeline,
+  close,
+  json,
+  upload,
+  stream,
+  cpu,
+  memory,
+  multi,
+  restart,
+];

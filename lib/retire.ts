@@ -1,0 +1,40 @@
+/**
+ * Harakiri: an app asks for its worker to be retired after the current response.
+ *
+ * The hook lives on `globalThis` under a registered symbol, so it works even when the app
+ * imported a different copy of this package than the one running the worker.
+ *
+ * @module
+ */
+
+const hookKey = Symbol.for("starlight.retire");
+
+type Hooked = typeof globalThis & { [hookKey]?: () => void };
+
+/** Installs what {@link retireWorker} calls (done by the worker at start). */
+export function setRetireHook(hook: () => void): void {
+  (globalThis as Hooked)[hookKey] = hook;
+}
+
+/**
+ * Asks Starlight to retire the worker running this code once the responses in flight are
+ * sent: it stops accepting, a fresh worker replaces it, and it exits. Useful after a leak or a
+ * fatal condition the app detects. Returns false when not running under Starlight.
+ *
+ * @example
+ * ```ts
+ * import { retireWorker } from "@x/starlight";
+ * export default {
+ *   fetch(request: Request): Response {
+ *     if (new URL(request.url).pathname === "/leaky") retireWorker();
+ *     return new Response("bye");
+ *   },
+ * };
+ * ```
+ */
+export function retireWorker(): boolean {
+  const hook = (globalThis as Hooked)[hookKey];
+  if (hook === undefined) return false;
+  hook();
+  return true;
+}

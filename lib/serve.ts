@@ -1,0 +1,197 @@
+/**
+ * `serve()`: starts Starlight in this process — a supervisor with sandboxed workers, or with
+ * `workers: 0` the engine itself in the main thread.
+ *
+ * @module
+ */
+
+import { AppError, loadApp, toHandler } from "./app.ts";
+import { bannerLine } from "./banner.ts";
+import type { Handler } from "./handler.ts";
+import { DEFAULT_HEAD_LIMITS } from "./http/head.ts";
+import { HttpServer } from "./http_server.ts";
+import { boundSpec, openListener } from "./listen.ts";
+import type { ListenSpec } from "./listen_spec.ts";
+import { announce, log, setupLogging, writeAccess } from "./log.ts";
+import { type ResolvedOptions, resolveOptions, type ServeOptions } from "./options.ts";
+import { workerPermissions } from "./permissions.ts";
+import { formatAccessLine } from "./access_log.ts";
+import { setRetireHook } from "./retire.ts";
+import { Supervisor, WorkerStartError } from "./supervisor.ts";
+import { readTls } from "./tls.ts";
+import type { TlsMaterial, WorkerConfig } from "./worker_protocol.ts";
+
+/**
+ * A running server.
+ *
+ * @example
+ * ```ts ignore
+ * import { serve } from "@x/starlight";
+ * const server = await serve({ app: "./app.ts", port: 8080 });
+ * console.log(server.addresses);
+ * await server.shutdown();
+ * ```
+ */
+export interface Server {
+  /** The addresses listened on, with port 0 resolved to the real port. */
+  readonly addresses: ListenSpec[];
+  /** Graceful shutdown; resolves when every connection is closed. A second call forces it. */
+  shutdown(): Promise<void>;
+  /** Graceful restart of every worker, loading the app afresh. */
+  restart(): Promise<void>;
+  /** One worker more. */
+  addWorker(): void;
+  /** One worker fewer (never below one). */
+  removeWorker(): void;
+  /** Settles when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+/** How `serve()` was called: the CLI owns logging; an embedding program may have its own. */
+export interface ServeContext {
+  /** Configure logging even if the program already configured LogTape. */
+  ownsLogging?: boolean;
+}
+
+/** Starts the server; rejects with a one-line error when it cannot. */
+export async function serve(options: ServeOptions, context: ServeContext = {}): Promise<Server> {
+  const resolved = resolveOptions(options);
+  await setupLogging({
+    errorLog: resolved.errorLog,
+    accessLog: resolved.accessLog,
+    accessToStderr: resolved.env === "development",
+    quiet: resolved.quiet,
+  }, !context.ownsLogging);
+  const tls = resolved.ssl ? await readTls(resolved) : undefined;
+  const server = resolved.workers === 0
+    ? await serveInProcess(resolved, tls)
+    : await serveWithWorkers(resolved, tls);
+  for (const spec of server.addresses) {
+    announce(bannerLine(resolved.serverSoftware, spec, tls !== undefined));
+  }
+  return server;
+}
+
+function engineTimes(options: ResolvedOptions) {
+  return {
+    timeout: options.timeout * 1000,
+    headerTimeout: options.headerTimeout * 1000,
+    keepaliveTimeout: options.keepaliveTimeout * 1000,
+    maxKeepaliveRequests: options.maxKeepaliveReqs,
+    maxRequestBody: options.maxRequestBody,
+    serverSoftware: options.serverSoftware,
+    development: options.env === "development",
+  };
+}
+
+async function serveInProcess(options: ResolvedOptions, tls: TlsMaterial | undefined): Promise<Server> {
+  const appUrl = typeof options.app === "string" ? options.app : undefined;
+  let handler: Handler = appUrl === undefined ? toHandler(options.app, "app") : await loadApp(appUrl);
+  let generation = 0;
+  const finished = Promise.withResolvers<void>();
+  const http = new HttpServer({
+    handler: (request, info) => handler(request, info),
+    limits: DEFAULT_HEAD_LIMITS,
+    ...engineTimes(options),
+  }, {
+    warn: (message, error) => log.warning("{message}{detail}", { message, detail: error === undefined ? "" : `: ${describe(error)}` }),
+    access: options.accessLog !== undefined || options.env === "development"
+      ? (entry) => writeAccess(formatAccessLine(entry))
+      : undefined,
+  });
+  setRetireHook(() => {});
+  const addresses: ListenSpec[] = [];
+  const listeners: Deno.Listener[] = [];
+  try {
+    for (const spec of options.listeners) {
+      const listener = openListener(spec, "single", tls);
+      listeners.push(listener);
+      addresses.push(boundSpec(spec, listener));
+    }
+  } catch (error) {
+    for (const listener of listeners) listener.close();
+    throw new Error(`cannot listen: ${describe(error)}`);
+  }
+  listeners.forEach((listener, i) => http.serve(listener, tls !== undefined && options.listeners[i].kind === "tcp" ? "https" : "http"));
+  let stopping: Promise<void> | undefined;
+  return {
+    addresses,
+    finished: finished.promise,
+    shutdown() {
+      if (stopping !== undefined) {
+        http.abort();
+        return stopping;
+      }
+      const deadline = setTimeout(() => http.abort(), options.gracefulTimeout * 1000);
+      stopping = http.drain().then(() => {
+        clearTimeout(deadline);
+        finished.resolve();
+      });
+      return stopping;
+    },
+    async restart() {
+      if (appUrl === undefined) return;
+      // A query string makes the module loader import the app afresh.
+      const url = new URL(appUrl);
+      url.searchParams.set("starlight-generation", String(++generation));
+      handler = await loadApp(url.href);
+      log.info("app reloaded");
+    },
+    addWorker() {},
+    removeWorker() {},
+  };
+}
+
+async function serveWithWorkers(options: ResolvedOptions, tls: TlsMaterial | undefined): Promise<Server> {
+  if (typeof options.app !== "string") {
+    throw new AppError("a handler function can only be served with workers: 0; give workers a module path or URL");
+  }
+  if (typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram !== "function") {
+    throw new Error(
+      'workers need --unstable-worker-options and --unstable-net (or "unstable": ["worker-options", "net"] in deno.json); or use workers: 0',
+    );
+  }
+  const app = options.app;
+  const workerUrl = new URL("./worker.ts", import.meta.url);
+  const worker: Omit<WorkerConfig, "id" | "maxRequests"> = {
+    app,
+    listeners: options.listeners,
+    listenMode: options.listenMode,
+    tls,
+    ...engineTimes(options),
+    maxKeepaliveRequests: options.maxKeepaliveReqs,
+    maxRequestBody: options.maxRequestBody,
+    maxWsMessage: options.maxWsMessage,
+    accessLog: options.accessLog !== undefined || options.env === "development",
+  };
+  const supervisor = new Supervisor({
+    workers: options.workers,
+    spawnInterval: options.spawnInterval * 1000,
+    gracefulTimeout: options.gracefulTimeout * 1000,
+    maxReqsPerChild: options.maxReqsPerChild,
+    minReqsPerChild: options.minReqsPerChild,
+    worker,
+    workerUrl,
+    permissions: (listeners) => workerPermissions(options.permissions, listeners, app, workerUrl.href),
+  });
+  let addresses: ListenSpec[];
+  try {
+    addresses = await supervisor.start();
+  } catch (error) {
+    if (error instanceof WorkerStartError) throw new AppError(error.message);
+    throw error;
+  }
+  if (options.permissions.all) log.warning("--allow-all: the app runs with every permission the server has (no sandbox)");
+  return {
+    addresses,
+    finished: supervisor.finished,
+    shutdown: () => supervisor.shutdown(),
+    restart: () => supervisor.restart(),
+    addWorker: () => supervisor.grow(),
+    removeWorker: () => supervisor.shrink(),
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

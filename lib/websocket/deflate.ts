@@ -1,0 +1,142 @@
+/**
+ * permessage-deflate message transforms (RFC 7692 §7.2) on `CompressionStream` /
+ * `DecompressionStream("deflate-raw")`. With context takeover one stream serves every message
+ * of the connection, so later messages can refer back to earlier ones.
+ *
+ * @module
+ */
+
+import { TransformPump } from "./transform_pump.ts";
+
+/** The empty stored block that ends a sync flush; stripped on the wire (RFC 7692 §7.2.1). */
+const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+
+/**
+ * Compressed bytes fed to the inflater per step. DEFLATE expands at most ~1032×, so one step
+ * yields at most ~8 MiB before the size limit is checked again: a small "zip bomb" message
+ * cannot make us allocate gigabytes.
+ */
+const INFLATE_STEP = 8 * 1024;
+
+/**
+ * Compresses outgoing messages.
+ *
+ * @example
+ * ```ts
+ * import { MessageDeflater } from "./deflate.ts";
+ * const deflater = new MessageDeflater(false);
+ * const payload = await deflater.deflate(new TextEncoder().encode("hello hello hello"));
+ * deflater.close();
+ * ```
+ */
+export class MessageDeflater {
+  readonly #noContextTakeover: boolean;
+  #pump: TransformPump | undefined;
+
+  /** @param noContextTakeover Start every message from an empty window. */
+  constructor(noContextTakeover: boolean) {
+    this.#noContextTakeover = noContextTakeover;
+  }
+
+  /** Compresses one whole message into the payload of a frame with RSV1 set. */
+  async deflate(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    this.#pump ??= new TransformPump(new CompressionStream("deflate-raw"));
+    try {
+      const out = await this.#pump.push(data);
+      if (!endsWithTail(out)) throw new Error("deflate output did not end in a sync flush");
+      return out.subarray(0, out.length - TAIL.length);
+    } finally {
+      if (this.#noContextTakeover) this.close();
+    }
+  }
+
+  /** Releases the compressor; a later message starts a new one. */
+  close(): void {
+    this.#pump?.close();
+    this.#pump = undefined;
+  }
+}
+
+/**
+ * Decompresses incoming messages, bounding their inflated size.
+ *
+ * @example
+ * ```ts
+ * import { MessageInflater } from "./deflate.ts";
+ * const inflater = new MessageInflater(false);
+ * const data = await inflater.inflate(new Uint8Array([0x03, 0x00]), 1024); // an empty message
+ * inflater.close();
+ * ```
+ */
+export class MessageInflater {
+  readonly #noContextTakeover: boolean;
+  #pump: TransformPump | undefined;
+
+  /** @param noContextTakeover The peer starts every message from an empty window. */
+  constructor(noContextTakeover: boolean) {
+    this.#noContextTakeover = noContextTakeover;
+  }
+
+  /**
+   * Inflates one message payload. Returns `undefined` once the output exceeds `maxSize`;
+   * rejects on corrupt data. Either way the connection must end: the stream state is lost.
+   */
+  async inflate(
+    payload: Uint8Array<ArrayBuffer>,
+    maxSize: number,
+  ): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    this.#pump ??= new TransformPump(new DecompressionStream("deflate-raw"));
+    try {
+      const parts: Uint8Array<ArrayBuffer>[] = [];
+      let size = 0;
+      for (let offset = 0; offset <= payload.length; offset += INFLATE_STEP) {
+        const end = Math.min(offset + INFLATE_STEP, payload.length);
+        const last = end === payload.length;
+        const input = last ? withTail(payload.subarray(offset, end)) : payload.subarray(offset, end);
+        const out = await this.#pump.push(input);
+        size += out.length;
+        if (size > maxSize) {
+          this.close();
+          return undefined;
+        }
+        if (out.length > 0) parts.push(out);
+        if (last) break;
+      }
+      return concat(parts, size);
+    } catch (error) {
+      this.close();
+      throw error;
+    } finally {
+      if (this.#noContextTakeover) this.close();
+    }
+  }
+
+  /** Releases the decompressor. */
+  close(): void {
+    this.#pump?.close();
+    this.#pump = undefined;
+  }
+}
+
+function endsWithTail(bytes: Uint8Array): boolean {
+  const start = bytes.length - TAIL.length;
+  return start >= 0 && TAIL.every((byte, i) => bytes[start + i] === byte);
+}
+
+function withTail(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(bytes.length + TAIL.length);
+  out.set(bytes);
+  out.set(TAIL, bytes.length);
+  return out;
+}
+
+function concat(parts: Uint8Array<ArrayBuffer>[], size: number): Uint8Array<ArrayBuffer> {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

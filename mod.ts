@@ -1,0 +1,35 @@
+/**
+ * Starlight for Deno: a multi-worker HTTP/1.1 server that runs fetch-style apps on every core,
+ * recycles and restarts workers gracefully, and runs the app with fewer permissions than the
+ * server itself.
+ *
+ * Run an app (`app.ts` default-exports `{ fetch(request, info) }`, as for `deno serve`):
+ *
+ * ```sh
+ * deno run -A jsr:@x/starlight --workers 4 --port 8080 app.ts
+ * ```
+ *
+ * Or embed it:
+ *
+ * @example
+ * ```ts ignore
+ * import { serve } from "@x/starlight";
+ * const server = await serve({ app: new URL("./app.ts", import.meta.url), port: 8080 });
+ * await server.finished;
+ * ```
+ *
+ * @module
+ */
+
+export { serve, type ServeContext, type Server } from "./lib/serve.ts";
+export type { ListenMode, ResolvedOptions, ResolvedPermissions, ServeOptions, WorkerPermissions } from "./lib/options.ts";
+export { OptionError } from "./lib/options.ts";
+export type { ListenSpec } from "./lib/listen_spec.ts";
+export type { App, Handler, RemoteAddr, ServeHandlerInfo } from "./lib/handler.ts";
+export { retireWorker } from "./lib/retire.ts";
+export { VERSION } from "./lib/version.ts";
+
+if (import.meta.main) {
+  const { main } = await import("./cli.ts");
+  Deno.exit(await main(Deno.args));
+}
