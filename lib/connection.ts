@@ -152,7 +152,7 @@ export class Connection {
   #requests = 0;
   #pendingRead: Promise<void> | null = null;
   #request: RequestState | null = null;
-  #completions: (() => void)[] = [];
+  readonly #completions: (() => void)[] = [];
 
   /** Wraps `conn`; `scheme` is `http` or `https`. */
   constructor(conn: Deno.Conn, owner: ConnectionOwner, scheme: string) {
@@ -443,21 +443,12 @@ export class Connection {
   }
 
   #info(): ServeHandlerInfo {
-    const completions = this.#completions;
-    let completed: Promise<void> | undefined;
-    return {
-      remoteAddr: this.#remote,
-      get completed(): Promise<void> {
-        return completed ??= new Promise<void>((resolve) => completions.push(resolve));
-      },
-    };
+    return new HandlerInfo(this.#remote, this.#completions);
   }
 
   #settleCompletions(): void {
-    const done = this.#completions;
-    if (done.length === 0) return;
-    this.#completions = [];
-    for (const resolve of done) resolve();
+    if (this.#completions.length === 0) return;
+    for (const resolve of this.#completions.splice(0)) resolve();
   }
 
   /** Turns an app failure into a 500 (or the body error's own status). */
@@ -809,6 +800,22 @@ export class Connection {
 }
 
 const NOT_YET: unique symbol = Symbol("not yet");
+
+/** The handler's `info`: `completed` costs nothing unless the app asks for it. */
+class HandlerInfo implements ServeHandlerInfo {
+  readonly remoteAddr: Deno.NetAddr | Deno.UnixAddr;
+  #completions: (() => void)[];
+  #completed: Promise<void> | undefined;
+
+  constructor(remoteAddr: Deno.NetAddr | Deno.UnixAddr, completions: (() => void)[]) {
+    this.remoteAddr = remoteAddr;
+    this.#completions = completions;
+  }
+
+  get completed(): Promise<void> {
+    return this.#completed ??= new Promise<void>((resolve) => this.#completions.push(resolve));
+  }
+}
 
 function headerOf(head: RequestHead, name: string): string {
   const i = head.names.indexOf(name);
