@@ -394,7 +394,7 @@ export class Connection {
       real: undefined,
     };
     this.#request = state;
-    const info = this.#info();
+    const info = this.#info(head.minor);
 
     this.phase = APP;
     this.deadline = 0;
@@ -442,8 +442,8 @@ export class Connection {
     return "next";
   }
 
-  #info(): ServeHandlerInfo {
-    return new HandlerInfo(this.#remote, this.#completions);
+  #info(minor: number): ServeHandlerInfo {
+    return new HandlerInfo(this.#remote, this.#completions, minor);
   }
 
   #settleCompletions(): void {
@@ -804,11 +804,13 @@ const NOT_YET: unique symbol = Symbol("not yet");
 /** The handler's `info`: `completed` costs nothing unless the app asks for it. */
 class HandlerInfo implements ServeHandlerInfo {
   readonly remoteAddr: Deno.NetAddr | Deno.UnixAddr;
+  readonly httpVersion: "HTTP/1.0" | "HTTP/1.1";
   #completions: (() => void)[];
   #completed: Promise<void> | undefined;
 
-  constructor(remoteAddr: Deno.NetAddr | Deno.UnixAddr, completions: (() => void)[]) {
+  constructor(remoteAddr: Deno.NetAddr | Deno.UnixAddr, completions: (() => void)[], minor: number) {
     this.remoteAddr = remoteAddr;
+    this.httpVersion = minor === 0 ? "HTTP/1.0" : "HTTP/1.1";
     this.#completions = completions;
   }
 

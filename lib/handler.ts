@@ -20,8 +20,13 @@ export type RemoteAddr = Deno.NetAddr | Deno.UnixAddr;
 export interface ServeHandlerInfo {
   /** The peer of the connection the request arrived on. */
   readonly remoteAddr: RemoteAddr;
-  /** Settles when the response has been fully written, or rejects when the connection failed first. */
+  /** Settles when the response has been fully written, or when the connection failed first. */
   readonly completed: Promise<void>;
+  /**
+   * The request's protocol version, `HTTP/1.0` or `HTTP/1.1` (a Starlight extension: a fetch
+   * `Request` cannot say it, and CGI-style adapters need it as `SERVER_PROTOCOL`).
+   */
+  readonly httpVersion?: "HTTP/1.0" | "HTTP/1.1";
 }
 
 /**

@@ -31,6 +31,7 @@ export function psgiEnv(request: Request, info: ServeHandlerInfo): PsgiEnv {
     SERVER_PORT: url.port || (url.protocol === "https:" ? "443" : "80"),
     "psgi.url_scheme": url.protocol.slice(0, -1),
   };
+  if (info.httpVersion !== undefined) env.SERVER_PROTOCOL = info.httpVersion;
   const peer = info.remoteAddr;
   if ("hostname" in peer) {
     env.REMOTE_ADDR = peer.hostname;
