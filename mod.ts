@@ -22,11 +22,24 @@
  */
 
 export { serve, type ServeContext, type Server } from "./lib/serve.ts";
-export type { ListenMode, ResolvedOptions, ResolvedPermissions, ServeOptions, WorkerPermissions } from "./lib/options.ts";
+export type {
+  ListenMode,
+  ResolvedOptions,
+  ResolvedPermissions,
+  ServeOptions,
+  WorkerPermissions,
+} from "./lib/options.ts";
 export { OptionError } from "./lib/options.ts";
 export type { ListenSpec } from "./lib/listen_spec.ts";
 export type { App, Handler, RemoteAddr, ServeHandlerInfo } from "./lib/handler.ts";
 export { retireWorker } from "./lib/retire.ts";
+export {
+  StarlightWebSocket,
+  upgradeWebSocket,
+  type UpgradeWebSocketOptions,
+  websocketHandshakeError,
+  type WebSocketUpgrade,
+} from "./lib/websocket/mod.ts";
 export { VERSION } from "./lib/version.ts";
 
 if (import.meta.main) {

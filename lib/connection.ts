@@ -398,7 +398,8 @@ export class Connection {
 
     this.phase = APP;
     this.deadline = 0;
-    this.watchable = body === null;
+    // An upgrade hands the socket over; a read started now would have to be handed over too.
+    this.watchable = body === null && !head.upgrade;
     let response: Response;
     try {
       const result = options.handler(createRequest(state), info);
@@ -808,7 +809,11 @@ class HandlerInfo implements ServeHandlerInfo {
   #completions: (() => void)[];
   #completed: Promise<void> | undefined;
 
-  constructor(remoteAddr: Deno.NetAddr | Deno.UnixAddr, completions: (() => void)[], minor: number) {
+  constructor(
+    remoteAddr: Deno.NetAddr | Deno.UnixAddr,
+    completions: (() => void)[],
+    minor: number,
+  ) {
     this.remoteAddr = remoteAddr;
     this.httpVersion = minor === 0 ? "HTTP/1.0" : "HTTP/1.1";
     this.#completions = completions;

@@ -19,6 +19,7 @@ import { formatAccessLine } from "./access_log.ts";
 import { setRetireHook } from "./retire.ts";
 import { Supervisor, WorkerStartError } from "./supervisor.ts";
 import { readTls } from "./tls.ts";
+import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
 import type { TlsMaterial, WorkerConfig } from "./worker_protocol.ts";
 
 /**
@@ -84,9 +85,14 @@ function engineTimes(options: ResolvedOptions) {
   };
 }
 
-async function serveInProcess(options: ResolvedOptions, tls: TlsMaterial | undefined): Promise<Server> {
+async function serveInProcess(
+  options: ResolvedOptions,
+  tls: TlsMaterial | undefined,
+): Promise<Server> {
   const appUrl = typeof options.app === "string" ? options.app : undefined;
-  let handler: Handler = appUrl === undefined ? toHandler(options.app, "app") : await loadApp(appUrl);
+  let handler: Handler = appUrl === undefined
+    ? toHandler(options.app, "app")
+    : await loadApp(appUrl);
   let generation = 0;
   const finished = Promise.withResolvers<void>();
   const http = new HttpServer({
@@ -94,12 +100,17 @@ async function serveInProcess(options: ResolvedOptions, tls: TlsMaterial | undef
     limits: DEFAULT_HEAD_LIMITS,
     ...engineTimes(options),
   }, {
-    warn: (message, error) => log.warning("{message}{detail}", { message, detail: error === undefined ? "" : `: ${describe(error)}` }),
+    warn: (message, error) =>
+      log.warning("{message}{detail}", {
+        message,
+        detail: error === undefined ? "" : `: ${describe(error)}`,
+      }),
     access: options.accessLog !== undefined || options.env === "development"
       ? (entry) => writeAccess(formatAccessLine(entry))
       : undefined,
   });
   setRetireHook(() => {});
+  if (Number.isFinite(options.maxWsMessage)) setDefaultMaxMessageSize(options.maxWsMessage);
   const addresses: ListenSpec[] = [];
   const listeners: Deno.Listener[] = [];
   try {
@@ -112,7 +123,12 @@ async function serveInProcess(options: ResolvedOptions, tls: TlsMaterial | undef
     for (const listener of listeners) listener.close();
     throw new Error(`cannot listen: ${describe(error)}`);
   }
-  listeners.forEach((listener, i) => http.serve(listener, tls !== undefined && options.listeners[i].kind === "tcp" ? "https" : "http"));
+  listeners.forEach((listener, i) =>
+    http.serve(
+      listener,
+      tls !== undefined && options.listeners[i].kind === "tcp" ? "https" : "http",
+    )
+  );
   let stopping: Promise<void> | undefined;
   return {
     addresses,
@@ -142,9 +158,14 @@ async function serveInProcess(options: ResolvedOptions, tls: TlsMaterial | undef
   };
 }
 
-async function serveWithWorkers(options: ResolvedOptions, tls: TlsMaterial | undefined): Promise<Server> {
+async function serveWithWorkers(
+  options: ResolvedOptions,
+  tls: TlsMaterial | undefined,
+): Promise<Server> {
   if (typeof options.app !== "string") {
-    throw new AppError("a handler function can only be served with workers: 0; give workers a module path or URL");
+    throw new AppError(
+      "a handler function can only be served with workers: 0; give workers a module path or URL",
+    );
   }
   if (typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram !== "function") {
     throw new Error(
@@ -172,7 +193,8 @@ async function serveWithWorkers(options: ResolvedOptions, tls: TlsMaterial | und
     minReqsPerChild: options.minReqsPerChild,
     worker,
     workerUrl,
-    permissions: (listeners) => workerPermissions(options.permissions, listeners, app, workerUrl.href),
+    permissions: (listeners) =>
+      workerPermissions(options.permissions, listeners, app, workerUrl.href),
   });
   let addresses: ListenSpec[];
   try {
@@ -181,7 +203,9 @@ async function serveWithWorkers(options: ResolvedOptions, tls: TlsMaterial | und
     if (error instanceof WorkerStartError) throw new AppError(error.message);
     throw error;
   }
-  if (options.permissions.all) log.warning("--allow-all: the app runs with every permission the server has (no sandbox)");
+  if (options.permissions.all) {
+    log.warning("--allow-all: the app runs with every permission the server has (no sandbox)");
+  }
   return {
     addresses,
     finished: supervisor.finished,

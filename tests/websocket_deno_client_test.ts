@@ -31,7 +31,6 @@ async function closeClient(client: WebSocket): Promise<CloseEvent> {
 function echoServer() {
   return serve((request) => {
     const { socket, response } = upgradeWebSocket(request);
-    socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => socket.send(event.data);
     return response;
   });
@@ -57,6 +56,47 @@ Deno.test("echoes text and binary messages to Deno's WebSocket", async () => {
   await within(5000, server.close(), "server close");
 });
 
+Deno.test("replies outpacing the network slow the reading down instead of failing", async () => {
+  // Each 1 KiB request gets 16 KiB of replies: without pausing its reads, the server would queue
+  // up to 64 MiB of replies to 4 MiB of requests and trip the send cap (1008).
+  let maxBuffered = 0;
+  const server = serve((request) => {
+    const { socket, response } = upgradeWebSocket(request);
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (event) => {
+      for (let i = 0; i < 16; i++) socket.send(event.data);
+      maxBuffered = Math.max(maxBuffered, socket.bufferedAmount);
+    };
+    return response;
+  });
+  const { conn, rest } = await rawConnect(server.port);
+  const count = 4000;
+  const frame = clientFrame(Opcode.Binary, new Uint8Array(1024));
+  const requests = new Uint8Array(frame.length * count);
+  for (let i = 0; i < count; i++) requests.set(frame, i * frame.length);
+  const sending = writeAll(conn, requests);
+  // Each reply is a 4-byte header and 1024 bytes of payload.
+  let received = rest.length;
+  const buffer = new Uint8Array(256 * 1024);
+  await within(
+    20_000,
+    (async () => {
+      while (received < count * 16 * 1028) {
+        const n = await conn.read(buffer);
+        if (n === null) throw new Error(`closed after ${received} bytes`);
+        received += n;
+      }
+    })(),
+    "replies",
+  );
+  await sending;
+  await writeAll(conn, clientFrame(Opcode.Close, new Uint8Array([0x03, 0xe8])));
+  await within(5000, readToEnd(conn));
+  await within(5000, server.close());
+  // Reading resumes below 1 MiB queued; one read's worth of replies may come on top.
+  assert.ok(maxBuffered < 2 * 1024 * 1024, `${maxBuffered} bytes queued`);
+});
+
 Deno.test("socket state, protocol, url and events follow the WebSocket standard", async () => {
   let serverSocket: StarlightWebSocket | undefined;
   const events: string[] = [];
@@ -64,21 +104,28 @@ Deno.test("socket state, protocol, url and events follow the WebSocket standard"
     const { socket, response } = upgradeWebSocket(request, { protocol: "chat" });
     serverSocket = socket;
     assert.equal(socket.readyState, socket.CONNECTING);
-    assert.throws(() => socket.send("too early"), (e) => (e as DOMException).name === "InvalidStateError");
+    assert.throws(
+      () => socket.send("too early"),
+      (e) => (e as DOMException).name === "InvalidStateError",
+    );
     socket.addEventListener("open", () => events.push(`open:${socket.readyState}`));
     socket.onmessage = (event) => {
       events.push(`message:${event.data}`);
       assert.equal(event.origin, `ws://127.0.0.1:${server.port}`);
     };
-    socket.onclose = (event) => events.push(`close:${event.code}:${event.reason}:${event.wasClean}`);
+    socket.onclose = (event) =>
+      events.push(`close:${event.code}:${event.reason}:${event.wasClean}`);
     return response;
   });
   const client = await connect(`${server.url}room?x=1`, ["other", "chat"]);
   assert.equal(client.protocol, "chat");
   client.send("hi");
-  await within(2000, (async () => {
-    while (!events.includes("message:hi")) await new Promise((r) => setTimeout(r, 5));
-  })());
+  await within(
+    2000,
+    (async () => {
+      while (!events.includes("message:hi")) await new Promise((r) => setTimeout(r, 5));
+    })(),
+  );
   assert.equal(serverSocket!.url, `ws://127.0.0.1:${server.port}/room?x=1`);
   assert.equal(serverSocket!.protocol, "chat");
   assert.equal(serverSocket!.extensions, "");
@@ -92,6 +139,34 @@ Deno.test("socket state, protocol, url and events follow the WebSocket standard"
   serverSocket!.send("ignored after close");
 });
 
+Deno.test("binaryType: ArrayBuffer by default, Blob on request; Blobs and views can be sent", async () => {
+  const kinds: string[] = [];
+  const server = serve((request) => {
+    const { socket, response } = upgradeWebSocket(request);
+    assert.equal(socket.binaryType, "arraybuffer");
+    socket.onmessage = (event) => {
+      kinds.push(event.data.constructor.name);
+      if (event.data instanceof ArrayBuffer) {
+        socket.binaryType = "blob";
+        // A view into a larger buffer: only its own bytes go out.
+        socket.send(new Uint8Array(event.data, 1, 2));
+      } else socket.send(event.data);
+    };
+    return response;
+  });
+  const client = await connect(server.url);
+  client.binaryType = "arraybuffer";
+  client.send(new Uint8Array([1, 2, 3, 4]));
+  const first = (await within(2000, nextEvent<MessageEvent>(client, "message"))).data;
+  assert.deepEqual([...new Uint8Array(first)], [2, 3]);
+  client.send(new Uint8Array([5, 6]));
+  const second = (await within(2000, nextEvent<MessageEvent>(client, "message"))).data;
+  assert.deepEqual([...new Uint8Array(second)], [5, 6]);
+  await closeClient(client);
+  await within(5000, server.close());
+  assert.deepEqual(kinds, ["ArrayBuffer", "Blob"]);
+});
+
 Deno.test("several clients broadcast through one server", async () => {
   const room = new Set<StarlightWebSocket>();
   const server = serve((request) => {
@@ -102,18 +177,24 @@ Deno.test("several clients broadcast through one server", async () => {
     return response;
   });
   const clients = await Promise.all([1, 2, 3].map(() => connect(server.url)));
-  await within(2000, (async () => {
-    while (room.size < 3) await new Promise((r) => setTimeout(r, 5));
-  })());
+  await within(
+    2000,
+    (async () => {
+      while (room.size < 3) await new Promise((r) => setTimeout(r, 5));
+    })(),
+  );
   const received = clients.map((client) => {
     const got: string[] = [];
     client.onmessage = (event) => got.push(event.data);
     return got;
   });
   clients.forEach((client, i) => client.send(`from ${i}`));
-  await within(3000, (async () => {
-    while (received.some((got) => got.length < 3)) await new Promise((r) => setTimeout(r, 5));
-  })());
+  await within(
+    3000,
+    (async () => {
+      while (received.some((got) => got.length < 3)) await new Promise((r) => setTimeout(r, 5));
+    })(),
+  );
   for (const got of received) assert.deepEqual([...got].sort(), ["from 0", "from 1", "from 2"]);
   await Promise.all(clients.map(closeClient));
   await within(5000, server.close());
@@ -165,7 +246,10 @@ Deno.test("close() validates its code and reason like the standard", async () =>
     const { socket, response } = upgradeWebSocket(request);
     socket.onopen = () => {
       const invalid = (code: number) =>
-        assert.throws(() => socket.close(code), (e) => (e as DOMException).name === "InvalidAccessError");
+        assert.throws(
+          () => socket.close(code),
+          (e) => (e as DOMException).name === "InvalidAccessError",
+        );
       [999, 1004, 1005, 1006, 1015, 2999, 5000].forEach(invalid);
       assert.throws(
         () => socket.close(1000, "x".repeat(124)),
@@ -283,4 +367,21 @@ Deno.test("errors thrown by listeners are logged and do not break the connection
     console.error = original;
   }
   assert.equal(logged.length, 4);
+});
+
+Deno.test("close() before the connection starts closes it without an open event", async () => {
+  const events: string[] = [];
+  const server = serve((request) => {
+    const { socket, response } = upgradeWebSocket(request);
+    socket.onopen = () => events.push("open");
+    socket.onclose = (event) => events.push(`close:${event.code}`);
+    socket.close(4002, "not now");
+    assert.equal(socket.readyState, socket.CLOSING);
+    return response;
+  });
+  const client = new WebSocket(server.url);
+  const event = await within(5000, nextEvent<CloseEvent>(client, "close"));
+  assert.deepEqual([event.code, event.reason], [4002, "not now"]);
+  await within(5000, server.close());
+  assert.deepEqual(events, ["close:4002"]);
 });

@@ -64,10 +64,12 @@ async function handle(
     const colon = field.indexOf(":");
     headers.append(field.slice(0, colon).trim(), field.slice(colon + 1).trim());
   }
-  const response = await handler(new Request(`http://127.0.0.1:${port}${target}`, {
-    method,
-    headers,
-  }));
+  const response = await handler(
+    new Request(`http://127.0.0.1:${port}${target}`, {
+      method,
+      headers,
+    }),
+  );
   const upgrade = (response as Response & { [upgradeKey]?: Upgrade })[upgradeKey];
   if (upgrade) {
     let head = "HTTP/1.1 101 Switching Protocols\r\n";
@@ -92,7 +94,9 @@ export async function readHead(
   const buffer = new Uint8Array(4096);
   while (true) {
     const end = findHeadEnd(bytes);
-    if (end >= 0) return { head: decoder.decode(bytes.subarray(0, end)), rest: bytes.slice(end + 4) };
+    if (end >= 0) {
+      return { head: decoder.decode(bytes.subarray(0, end)), rest: bytes.slice(end + 4) };
+    }
     const n = await conn.read(buffer);
     if (n === null) return null;
     bytes = concat([bytes, buffer.subarray(0, n)]);
@@ -167,11 +171,12 @@ export async function rawConnect(
 export function clientFrame(
   opcode: Opcode,
   payload: Uint8Array | string,
-  init: Partial<Omit<FrameInit, "payload" | "opcode" | "mask">> & { mask?: Uint8Array | null } =
-    {},
+  init: Partial<Omit<FrameInit, "payload" | "opcode" | "mask">> & { mask?: Uint8Array | null } = {},
 ): Uint8Array {
   const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
-  const mask = init.mask === null ? undefined : init.mask ?? new Uint8Array([0x12, 0x34, 0x56, 0x78]);
+  const mask = init.mask === null
+    ? undefined
+    : init.mask ?? new Uint8Array([0x12, 0x34, 0x56, 0x78]);
   return encodeFrame({ ...init, opcode, payload: bytes, mask });
 }
 
@@ -210,7 +215,10 @@ export function parseServerFrames(bytes: Uint8Array): ServerFrame[] {
 }
 
 /** Reads everything until the server closes the connection, then closes our end. */
-export async function readToEnd(conn: Deno.Conn, first: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+export async function readToEnd(
+  conn: Deno.Conn,
+  first: Uint8Array = new Uint8Array(0),
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [first];
   const buffer = new Uint8Array(64 * 1024);
   try {
@@ -286,5 +294,7 @@ export async function within<T>(ms: number, promise: Promise<T>, what = "operati
 
 /** Settles with the next event of `type` on `target`. */
 export function nextEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
-  return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as E), { once: true }));
+  return new Promise((resolve) =>
+    target.addEventListener(type, (e) => resolve(e as E), { once: true })
+  );
 }

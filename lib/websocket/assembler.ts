@@ -45,7 +45,10 @@ export class MessageAssembler {
   #compressed = false;
   #inMessage = false;
 
-  /** @param maxMessageSize The largest message, in bytes as received (compressed or not). */
+  /**
+   * Creates an assembler for one connection.
+   *
+   * @param maxMessageSize The largest message, in bytes as received (compressed or not). */
   constructor(maxMessageSize: number) {
     this.#maxMessageSize = maxMessageSize;
   }

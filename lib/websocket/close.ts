@@ -31,6 +31,8 @@ export const CloseCode = {
 /** Why the peer's input ended the connection: the code and reason to send in our close frame. */
 export class ProtocolViolation {
   /**
+   * Describes a violation.
+   *
    * @param code The close code to send (1002, 1007 or 1009).
    * @param reason A short explanation, sent as the close reason (at most 123 bytes).
    */

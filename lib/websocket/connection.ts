@@ -6,8 +6,8 @@
  * @module
  */
 
-import { MessageAssembler, type Incoming } from "./assembler.ts";
-import { type CloseInfo, CloseCode, encodeClosePayload, ProtocolViolation } from "./close.ts";
+import { type Incoming, MessageAssembler } from "./assembler.ts";
+import { CloseCode, type CloseInfo, encodeClosePayload, ProtocolViolation } from "./close.ts";
 import type { DeflateParams } from "./deflate_negotiation.ts";
 import { MessageDeflater, MessageInflater } from "./deflate.ts";
 import { Opcode } from "./frame.ts";
@@ -27,6 +27,13 @@ export const MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
 
 /** How long, after sending a close frame, the peer has to answer before the TCP connection is cut. */
 export const CLOSE_TIMEOUT_MS = 3_000;
+
+/**
+ * Reading pauses while more than this waits in the send queue. An app that answers messages
+ * (an echo, a chat relay) then slows a fast sender down through TCP instead of queueing replies
+ * until {@link MAX_BUFFERED_AMOUNT} fails the connection.
+ */
+const READ_PAUSE_BYTES = 1024 * 1024;
 
 /** Per-connection read buffer: a middle ground between syscalls per message and idle memory. */
 const READ_BUFFER_BYTES = 16 * 1024;
@@ -156,6 +163,7 @@ class Connection implements SocketTransport {
     if (head.length > 0 && !await this.#consume(head)) return;
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
     while (true) {
+      await this.#sender.below(READ_PAUSE_BYTES);
       let n: number | null;
       try {
         n = await this.#conn.read(buffer);

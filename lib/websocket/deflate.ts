@@ -33,7 +33,11 @@ export class MessageDeflater {
   readonly #noContextTakeover: boolean;
   #pump: TransformPump | undefined;
 
-  /** @param noContextTakeover Start every message from an empty window. */
+  /**
+   * Creates a compressor; its stream is made on first use.
+   *
+   * @param noContextTakeover Start every message from an empty window.
+   */
   constructor(noContextTakeover: boolean) {
     this.#noContextTakeover = noContextTakeover;
   }
@@ -64,7 +68,7 @@ export class MessageDeflater {
  * ```ts
  * import { MessageInflater } from "./deflate.ts";
  * const inflater = new MessageInflater(false);
- * const data = await inflater.inflate(new Uint8Array([0x03, 0x00]), 1024); // an empty message
+ * const data = await inflater.inflate(new Uint8Array([0x00]), 1024); // an empty message
  * inflater.close();
  * ```
  */
@@ -72,7 +76,11 @@ export class MessageInflater {
   readonly #noContextTakeover: boolean;
   #pump: TransformPump | undefined;
 
-  /** @param noContextTakeover The peer starts every message from an empty window. */
+  /**
+   * Creates a decompressor; its stream is made on first use.
+   *
+   * @param noContextTakeover The peer starts every message from an empty window.
+   */
   constructor(noContextTakeover: boolean) {
     this.#noContextTakeover = noContextTakeover;
   }
@@ -85,30 +93,38 @@ export class MessageInflater {
     payload: Uint8Array<ArrayBuffer>,
     maxSize: number,
   ): Promise<Uint8Array<ArrayBuffer> | undefined> {
-    this.#pump ??= new TransformPump(new DecompressionStream("deflate-raw"));
+    const pump = this.#pump ??= new TransformPump(new DecompressionStream("deflate-raw"));
+    const parts: Uint8Array<ArrayBuffer>[] = [];
+    let size = 0;
+    const add = (out: Uint8Array<ArrayBuffer>): boolean => {
+      size += out.length;
+      if (out.length > 0) parts.push(out);
+      return size <= maxSize;
+    };
     try {
-      const parts: Uint8Array<ArrayBuffer>[] = [];
-      let size = 0;
-      for (let offset = 0; offset <= payload.length; offset += INFLATE_STEP) {
-        const end = Math.min(offset + INFLATE_STEP, payload.length);
-        const last = end === payload.length;
-        const input = last ? withTail(payload.subarray(offset, end)) : payload.subarray(offset, end);
-        const out = await this.#pump.push(input);
-        size += out.length;
-        if (size > maxSize) {
+      for (let offset = 0; offset < payload.length; offset += INFLATE_STEP) {
+        if (!add(await pump.push(payload.subarray(offset, offset + INFLATE_STEP)))) {
           this.close();
           return undefined;
         }
-        if (out.length > 0) parts.push(out);
-        if (last) break;
       }
-      return concat(parts, size);
     } catch (error) {
       this.close();
       throw error;
-    } finally {
-      if (this.#noContextTakeover) this.close();
     }
+    try {
+      // The stripped tail completes the sync flush, releasing output the inflater held back.
+      if (!add(await pump.push(TAIL))) {
+        this.close();
+        return undefined;
+      }
+    } catch {
+      // The message ended with a final (BFINAL) block, which RFC 7692 allows: the stream is
+      // over and refuses the tail. The message is complete; the next one needs a new stream.
+      this.close();
+    }
+    if (this.#noContextTakeover) this.close();
+    return concat(parts, size);
   }
 
   /** Releases the decompressor. */
@@ -121,13 +137,6 @@ export class MessageInflater {
 function endsWithTail(bytes: Uint8Array): boolean {
   const start = bytes.length - TAIL.length;
   return start >= 0 && TAIL.every((byte, i) => bytes[start + i] === byte);
-}
-
-function withTail(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(bytes.length + TAIL.length);
-  out.set(bytes);
-  out.set(TAIL, bytes.length);
-  return out;
 }
 
 function concat(parts: Uint8Array<ArrayBuffer>[], size: number): Uint8Array<ArrayBuffer> {

@@ -8,8 +8,6 @@
  * @module
  */
 
-type Listener = EventListenerOrEventListenerObject;
-
 /**
  * Wraps every listener so that what it throws is logged, not reported. Listener identity is
  * kept: removing the listener that was added removes its wrapper.
@@ -24,12 +22,15 @@ type Listener = EventListenerOrEventListenerObject;
  */
 export class GuardedEventTarget extends EventTarget {
   // Per listener, its wrapper for each (type, capture): the keys EventTarget deduplicates on.
-  readonly #wrappers = new WeakMap<Listener, Map<string, EventListener>>();
+  readonly #wrappers = new WeakMap<
+    EventListenerOrEventListenerObject,
+    Map<string, EventListener>
+  >();
 
   /** Adds `listener` like `EventTarget`, guarded against exceptions. */
   override addEventListener(
     type: string,
-    listener: Listener | null,
+    listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
   ): void {
     if (listener === null) return;
@@ -44,7 +45,7 @@ export class GuardedEventTarget extends EventTarget {
   /** Removes a listener added with {@link addEventListener}. */
   override removeEventListener(
     type: string,
-    listener: Listener | null,
+    listener: EventListenerOrEventListenerObject | null,
     options?: boolean | EventListenerOptions,
   ): void {
     if (listener === null) return;
@@ -62,7 +63,7 @@ function wrapperKey(type: string, options?: boolean | EventListenerOptions): str
   return `${capture ? "c" : "b"}:${type}`;
 }
 
-function guard(listener: Listener): EventListener {
+function guard(listener: EventListenerOrEventListenerObject): EventListener {
   return function (this: EventTarget, event: Event): void {
     const log = (error: unknown): void =>
       console.error(`Uncaught error in a WebSocket "${event.type}" listener:`, error);

@@ -61,14 +61,12 @@ export function checkHandshake(request: Request): HandshakeProblem | null {
  * @example Refusing bad handshakes before upgrading
  * ```ts
  * import { upgradeWebSocket, websocketHandshakeError } from "@x/starlight";
- * export default {
- *   fetch(request: Request): Response {
- *     const refusal = websocketHandshakeError(request);
- *     if (refusal) return refusal;
- *     const { socket, response } = upgradeWebSocket(request);
- *     socket.onmessage = (event) => socket.send(event.data);
- *     return response;
- *   },
+ * const handler = (request: Request): Response => {
+ *   const refusal = websocketHandshakeError(request);
+ *   if (refusal) return refusal;
+ *   const { socket, response } = upgradeWebSocket(request);
+ *   socket.onmessage = (event) => socket.send(event.data);
+ *   return response;
  * };
  * ```
  */

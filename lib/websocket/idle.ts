@@ -27,6 +27,8 @@ export class IdleWatch {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
+   * Creates a stopped watch.
+   *
    * @param timeoutMs The silent period; 0 disables the watch.
    * @param onIdle Called after one silent period (send a ping).
    * @param onDead Called after a second one (close the connection).

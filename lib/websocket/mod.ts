@@ -5,12 +5,10 @@
  * @example An echo server
  * ```ts
  * import { upgradeWebSocket } from "@x/starlight";
- * export default {
- *   fetch(request: Request): Response {
- *     const { socket, response } = upgradeWebSocket(request);
- *     socket.onmessage = (event) => socket.send(event.data);
- *     return response;
- *   },
+ * const handler = (request: Request): Response => {
+ *   const { socket, response } = upgradeWebSocket(request);
+ *   socket.onmessage = (event) => socket.send(event.data);
+ *   return response;
  * };
  * ```
  *
@@ -19,4 +17,8 @@
 
 export { websocketHandshakeError } from "./handshake.ts";
 export { StarlightWebSocket } from "./socket.ts";
-export { upgradeWebSocket, type UpgradeWebSocketOptions, type WebSocketUpgrade } from "./upgrade.ts";
+export {
+  upgradeWebSocket,
+  type UpgradeWebSocketOptions,
+  type WebSocketUpgrade,
+} from "./upgrade.ts";

@@ -40,7 +40,11 @@ export class FrameParser {
   #buffered = 0;
   #failed = false;
 
-  /** @param options Limits; see {@link FrameParserOptions}. */
+  /**
+   * Creates a parser for one connection.
+   *
+   * @param options Limits; see {@link FrameParserOptions}.
+   */
   constructor(options: FrameParserOptions) {
     this.#options = options;
   }

@@ -21,8 +21,16 @@ export const COMPRESSION_THRESHOLD = 1024;
 const BATCH_BYTES = 64 * 1024;
 
 type Outgoing =
-  | { readonly opcode: typeof Opcode.Text | typeof Opcode.Binary; readonly data: Uint8Array<ArrayBuffer> | Blob; readonly size: number }
-  | { readonly opcode: typeof Opcode.Close | typeof Opcode.Ping | typeof Opcode.Pong; readonly data: Uint8Array<ArrayBuffer>; readonly size: 0 };
+  | {
+    readonly opcode: typeof Opcode.Text | typeof Opcode.Binary;
+    readonly data: Uint8Array<ArrayBuffer> | Blob;
+    readonly size: number;
+  }
+  | {
+    readonly opcode: typeof Opcode.Close | typeof Opcode.Ping | typeof Opcode.Pong;
+    readonly data: Uint8Array<ArrayBuffer>;
+    readonly size: 0;
+  };
 
 /**
  * Serializes writes to a sink. A failed write stops it for good and is reported once through
@@ -47,8 +55,11 @@ export class Sender {
   #writing = false;
   #broken = false;
   #flushWaiters: (() => void)[] = [];
+  #roomWaiters: { readonly limit: number; readonly resolve: () => void }[] = [];
 
   /**
+   * Creates an idle sender.
+   *
    * @param sink Where frames are written.
    * @param deflater Compresses messages when permessage-deflate was agreed.
    * @param onError Called once when a write fails.
@@ -87,10 +98,24 @@ export class Sender {
     this.#pump();
   }
 
-  /** Drops whatever is queued and not yet being written: the peer is not going to get it. */
+  /**
+   * Drops the messages queued and not yet being written: the peer is not going to get them.
+   * Control frames stay, a close frame above all.
+   */
   discard(): void {
-    for (const item of this.#queue) this.#bufferedAmount -= item.size;
-    this.#queue = [];
+    const kept: Outgoing[] = [];
+    for (const item of this.#queue) {
+      if (isData(item.opcode)) this.#bufferedAmount -= item.size;
+      else kept.push(item);
+    }
+    this.#queue = kept;
+    this.#wakeRoomWaiters();
+  }
+
+  /** Settles once `bufferedAmount` is at most `limit`, or writing has failed. */
+  below(limit: number): Promise<void> {
+    if (this.#broken || this.#bufferedAmount <= limit) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ limit, resolve }));
   }
 
   /** Settles once everything queued so far is written, or writing has failed. */
@@ -116,15 +141,25 @@ export class Sender {
         }
         await writeAll(this.#sink, frames.length === 1 ? frames[0] : concat(frames, bytes));
         this.#bufferedAmount -= written;
+        this.#wakeRoomWaiters();
       }
     } catch (error) {
       this.#broken = true;
       this.discard();
+      this.#queue = [];
       this.#onError(error);
     } finally {
       this.#writing = false;
       for (const resolve of this.#flushWaiters.splice(0)) resolve();
     }
+  }
+
+  #wakeRoomWaiters(): void {
+    this.#roomWaiters = this.#roomWaiters.filter((waiter) => {
+      const wake = this.#broken || this.#bufferedAmount <= waiter.limit;
+      if (wake) waiter.resolve();
+      return !wake;
+    });
   }
 
   async #encode(item: Outgoing): Promise<Uint8Array<ArrayBuffer>> {
@@ -138,6 +173,10 @@ export class Sender {
       payload: compress ? await this.#deflater!.deflate(payload) : payload,
     });
   }
+}
+
+function isData(opcode: Opcode): boolean {
+  return opcode === Opcode.Text || opcode === Opcode.Binary;
 }
 
 async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {

@@ -71,8 +71,6 @@ export interface CreatedSocket {
   readonly driver: SocketDriver;
 }
 
-type Handler<E extends Event> = ((this: WebSocket, event: E) => unknown) | null;
-
 const encoder = new TextEncoder();
 let create: (init: SocketInit) => CreatedSocket;
 
@@ -92,20 +90,18 @@ export function createSocket(init: SocketInit): CreatedSocket {
 
 /**
  * The server side of a WebSocket connection, as returned by `upgradeWebSocket`; it behaves like
- * the socket of `Deno.upgradeWebSocket`. Differences, all toward the WHATWG standard or a
- * server's needs: `send` while CLOSING or CLOSED discards silently instead of throwing;
- * `close` also accepts the server codes 1001–1003 and 1007–1014; exceptions thrown by listeners
- * are logged with `console.error` rather than crashing the worker.
+ * the socket of `Deno.upgradeWebSocket`: binary messages arrive as `ArrayBuffer` by default,
+ * and `send` while CLOSING or CLOSED discards silently. Differences: `url` is the request URL
+ * (Deno's is `""`); `close` also accepts the server codes 1001–1003 and 1007–1014; exceptions
+ * thrown by listeners are logged with `console.error` instead of crashing the worker.
  *
  * @example An echo server
  * ```ts
  * import { upgradeWebSocket } from "@x/starlight";
- * export default {
- *   fetch(request: Request): Response {
- *     const { socket, response } = upgradeWebSocket(request);
- *     socket.onmessage = (event) => socket.send(event.data);
- *     return response;
- *   },
+ * const handler = (request: Request): Response => {
+ *   const { socket, response } = upgradeWebSocket(request);
+ *   socket.onmessage = (event) => socket.send(event.data);
+ *   return response;
  * };
  * ```
  */
@@ -132,10 +128,10 @@ export class StarlightWebSocket extends GuardedEventTarget implements WebSocket 
   readonly #protocol: string;
   readonly #extensions: string;
   #readyState = 0;
-  #binaryType: BinaryType = "blob";
+  #binaryType: BinaryType = "arraybuffer";
   #transport: SocketTransport | undefined;
   #closeRequest: CloseRequest | undefined;
-  readonly #handlers = new Map<string, Handler<Event>>();
+  readonly #handlers = new Map<string, ((this: WebSocket, event: Event) => unknown) | null>();
 
   private constructor(init: SocketInit) {
     super();
@@ -177,7 +173,10 @@ export class StarlightWebSocket extends GuardedEventTarget implements WebSocket 
     return this.#transport?.bufferedAmount ?? 0;
   }
 
-  /** How binary messages are delivered: `"blob"` (the default) or `"arraybuffer"`. */
+  /**
+   * How binary messages are delivered: `"arraybuffer"` (the default, as on Deno's server
+   * sockets; browsers default to `"blob"`) or `"blob"`.
+   */
   get binaryType(): BinaryType {
     return this.#binaryType;
   }
@@ -188,35 +187,35 @@ export class StarlightWebSocket extends GuardedEventTarget implements WebSocket 
   }
 
   /** Called when the connection opens. */
-  get onopen(): Handler<Event> {
+  get onopen(): ((this: WebSocket, event: Event) => unknown) | null {
     return this.#handlers.get("open") ?? null;
   }
-  set onopen(handler: Handler<Event>) {
+  set onopen(handler: ((this: WebSocket, event: Event) => unknown) | null) {
     this.#setHandler("open", handler);
   }
 
   /** Called for each message. */
-  get onmessage(): Handler<MessageEvent> {
+  get onmessage(): ((this: WebSocket, event: MessageEvent) => unknown) | null {
     return this.#handlers.get("message") ?? null;
   }
-  set onmessage(handler: Handler<MessageEvent>) {
-    this.#setHandler("message", handler as Handler<Event>);
+  set onmessage(handler: ((this: WebSocket, event: MessageEvent) => unknown) | null) {
+    this.#setHandler("message", handler as ((this: WebSocket, event: Event) => unknown) | null);
   }
 
   /** Called when the connection fails (protocol error, timeout, network error). */
-  get onerror(): Handler<Event | ErrorEvent> {
+  get onerror(): ((this: WebSocket, event: Event | ErrorEvent) => unknown) | null {
     return this.#handlers.get("error") ?? null;
   }
-  set onerror(handler: Handler<Event | ErrorEvent>) {
+  set onerror(handler: ((this: WebSocket, event: Event | ErrorEvent) => unknown) | null) {
     this.#setHandler("error", handler);
   }
 
   /** Called once the connection is closed. */
-  get onclose(): Handler<CloseEvent> {
+  get onclose(): ((this: WebSocket, event: CloseEvent) => unknown) | null {
     return this.#handlers.get("close") ?? null;
   }
-  set onclose(handler: Handler<CloseEvent>) {
-    this.#setHandler("close", handler as Handler<Event>);
+  set onclose(handler: ((this: WebSocket, event: CloseEvent) => unknown) | null) {
+    this.#setHandler("close", handler as ((this: WebSocket, event: Event) => unknown) | null);
   }
 
   /** Adds a listener; typed by event for `open`, `message`, `error` and `close`. */
@@ -271,7 +270,10 @@ export class StarlightWebSocket extends GuardedEventTarget implements WebSocket 
     if (typeof data === "string") this.#transport!.send(encoder.encode(data), true);
     else if (data instanceof Blob) this.#transport!.send(data, false);
     else if (ArrayBuffer.isView(data)) {
-      this.#transport!.send(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(), false);
+      this.#transport!.send(
+        new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(),
+        false,
+      );
     } else this.#transport!.send(new Uint8Array(data).slice(), false);
   }
 
@@ -297,7 +299,7 @@ export class StarlightWebSocket extends GuardedEventTarget implements WebSocket 
     }
   }
 
-  #setHandler(type: string, handler: Handler<Event>): void {
+  #setHandler(type: string, handler: ((this: WebSocket, event: Event) => unknown) | null): void {
     if (!this.#handlers.has(type)) {
       // Registered once, when first set: like the standard, the handler keeps its place
       // among listeners however often it is replaced.

@@ -34,7 +34,11 @@ export class TransformPump {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
   #pending: Promise<ReadableStreamReadResult<Uint8Array<ArrayBuffer>>> | undefined;
 
-  /** @param transform The stream to drive; the pump takes its writer and reader. */
+  /**
+   * Takes over a transform.
+   *
+   * @param transform The stream to drive; the pump takes its writer and reader.
+   */
   constructor(transform: ByteTransform) {
     this.#writer = transform.writable.getWriter();
     this.#reader = transform.readable.getReader();

@@ -59,6 +59,20 @@ export interface WebSocketUpgrade {
 
 const DEFAULT_IDLE_TIMEOUT = 120;
 const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** Where the server puts `--max-ws-message`, shared by every copy of this module. */
+const serverLimitKey = Symbol.for("starlight.maxWsMessage");
+
+/** Sets the message limit used when the app passes no `maxMessageSize` (the `--max-ws-message` option). */
+export function setDefaultMaxMessageSize(bytes: number): void {
+  (globalThis as Record<symbol, unknown>)[serverLimitKey] = bytes;
+}
+
+function defaultMaxMessageSize(): number {
+  const limit = (globalThis as Record<symbol, unknown>)[serverLimitKey];
+  return typeof limit === "number" && Number.isSafeInteger(limit) && limit > 0
+    ? limit
+    : DEFAULT_MAX_MESSAGE_SIZE;
+}
 
 /**
  * Accepts a WebSocket handshake, like `Deno.upgradeWebSocket`: returns the socket and the
@@ -77,14 +91,12 @@ const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
  * ```ts
  * import { upgradeWebSocket } from "@x/starlight";
  * const room = new Set<WebSocket>();
- * export default {
- *   fetch(request: Request): Response {
- *     const { socket, response } = upgradeWebSocket(request, { idleTimeout: 60 });
- *     socket.onopen = () => room.add(socket);
- *     socket.onmessage = (event) => room.forEach((peer) => peer.send(event.data));
- *     socket.onclose = () => room.delete(socket);
- *     return response;
- *   },
+ * const handler = (request: Request): Response => {
+ *   const { socket, response } = upgradeWebSocket(request, { idleTimeout: 60 });
+ *   socket.onopen = () => room.add(socket);
+ *   socket.onmessage = (event) => room.forEach((peer) => peer.send(event.data));
+ *   socket.onclose = () => room.delete(socket);
+ *   return response;
  * };
  * ```
  */
@@ -98,7 +110,7 @@ export function upgradeWebSocket(
   if (!(Number.isFinite(idleTimeout) && idleTimeout >= 0)) {
     throw new RangeError(`idleTimeout must be a number of seconds >= 0, got ${idleTimeout}`);
   }
-  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const maxMessageSize = options.maxMessageSize ?? defaultMaxMessageSize();
   if (!(Number.isSafeInteger(maxMessageSize) && maxMessageSize > 0)) {
     throw new RangeError(`maxMessageSize must be a positive integer, got ${maxMessageSize}`);
   }
