@@ -8,25 +8,14 @@
 import { parseArgs } from "node:util";
 import { log } from "./lib/rounds.ts";
 import type { Options } from "./lib/scenario.ts";
-import { stopAll } from "./lib/servers.ts";
+import { node as nodePath, stopAll } from "./lib/servers.ts";
 import { wrkVersion } from "./lib/wrk.ts";
 import { scenarios } from "./scenarios/mod.ts";
 
 // Far beyond a full run (~6 min): only a wedged run ever reaches it.
 const WATCHDOG_MS = 20 * 60_000;
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    quick: { type: "boolean", default: false },
-    scenario: { type: "string" },
-    rounds: { type: "string" },
-    duration: { type: "string" },
-    warmup: { type: "string" },
-    starlight: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+const flags = parse(Deno.args);
 
 if (flags.help) {
   console.log(`deno run -A bench/run.ts [flags]
@@ -35,7 +24,7 @@ if (flags.help) {
   --rounds=N          measured rounds per contender (default 3, quick 1)
   --duration=S        seconds per measured run (default 3, quick 2)
   --warmup=S          seconds of unmeasured load per server first (default 1)
-  --starlight=PATH    Starlight's mod.ts (default: this checkout's), e.g. another worktree`);
+  --starlight=PATH    Starlight's mod.ts (default: this checkout's), e.g. another worktree's`);
   Deno.exit(0);
 }
 
@@ -89,6 +78,26 @@ for (const [i, scenario] of selected.entries()) {
 }
 Deno.exit(0);
 
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        quick: { type: "boolean", default: false },
+        scenario: { type: "string" },
+        rounds: { type: "string" },
+        duration: { type: "string" },
+        warmup: { type: "string" },
+        starlight: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}; see --help`);
+    Deno.exit(2);
+  }
+}
+
 /** A whole number of at least 1: wrk takes whole seconds only. */
 function positive(flag: string | undefined, fallback: number, name: string): number {
   const value = flag === undefined ? fallback : Number(flag);
@@ -104,7 +113,7 @@ async function environment(wrk: string): Promise<string> {
   const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1];
   let node = "node n/a";
   try {
-    const { stdout } = await new Deno.Command("node", { args: ["--version"] }).output();
+    const { stdout } = await new Deno.Command(nodePath, { args: ["--version"] }).output();
     node = `Node ${new TextDecoder().decode(stdout).trim()}`;
   } catch {
     // Reported as n/a; the node:http rows will say why.

@@ -7,6 +7,9 @@
 import type { Outcome } from "./rounds.ts";
 import { count, latency, median, ratio, table } from "./table.ts";
 
+// Share of the server's core taken by other processes above which a note warns of noise.
+const DISTURBED = 0.05;
+
 /** Medians over rounds, each metric on its own; a contender without samples shows n/a. */
 export function throughputReport(outcomes: Outcome[], baseline: string): string {
   const rps = (o: Outcome) => median(o.samples.map((s) => s.wrk.rps));
@@ -45,6 +48,16 @@ export function notes(outcomes: Outcome[]): string {
     };
     const seen = Object.entries(e).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`);
     if (seen.length) lines.push(`- ${o.label}: errors over all rounds — ${seen.join(", ")}`);
+  }
+  const disturbed = outcomes
+    .map((o) => ({ o, share: median(o.samples.map((s) => (s.otherSeconds ?? NaN) / s.seconds)) }))
+    .filter(({ share }) => share > DISTURBED);
+  if (disturbed.length) {
+    const shares = disturbed.map(({ o, share }) => `${o.label} ${Math.round(share * 100)} %`);
+    lines.push(
+      `- Other processes took the server's core during runs (median): ${shares.join(", ")}. ` +
+        "The machine was not quiet; rerun before trusting differences of that size.",
+    );
   }
   return lines.join("\n");
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cpuSeconds } from "./procfs.ts";
+import { coreBusySeconds, cpuSeconds } from "./procfs.ts";
 import type { Options } from "./scenario.ts";
 import { type Contender, launch, type Server } from "./servers.ts";
 import { type Load, runWrk, type WrkResult } from "./wrk.ts";
@@ -16,7 +16,14 @@ import { CLIENT_CORE, SERVER_CORE } from "./pinning.ts";
 /** One measured wrk run and the server CPU it cost. */
 export interface Sample {
   wrk: WrkResult;
+  /** How long wrk ran. */
+  seconds: number;
   cpuSeconds: number;
+  /**
+   * CPU seconds that other processes took on the server's core during the run (steal included),
+   * when the server has a core of its own: how disturbed the sample is.
+   */
+  otherSeconds?: number;
 }
 
 /** A contender's samples, or why it has none (or stopped having them). */
@@ -26,11 +33,10 @@ export interface Outcome {
   failure?: string;
 }
 
+/** `taskset` core lists for the servers and for wrk. */
 export interface Placement {
   serverCores: string;
   clientCores: string;
-  /** Overrides `options.duration`, for scenarios that need longer runs. */
-  duration?: number;
 }
 
 export async function measure(
@@ -41,7 +47,7 @@ export async function measure(
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = contenders.map((c) => ({ label: c.label, samples: [] }));
   const servers = new Map<Outcome, Server>();
-  const duration = placement.duration ?? options.duration;
+  const ownCore = placement.serverCores.includes(",") ? undefined : placement.serverCores;
   const fail = async (outcome: Outcome, error: unknown) => {
     outcome.failure = error instanceof Error ? error.message : String(error);
     log(`  ${outcome.label}: n/a (${outcome.failure})`);
@@ -68,9 +74,12 @@ export async function measure(
     for (let round = 1; round <= options.rounds; round++) {
       for (const [outcome, server] of servers) {
         try {
+          const busyBefore = ownCore ? coreBusySeconds(ownCore) : 0;
           const before = cpuSeconds(server.pid);
-          const wrk = await runWrk(server.port, load, duration, placement.clientCores);
-          outcome.samples.push({ wrk, cpuSeconds: cpuSeconds(server.pid) - before });
+          const wrk = await runWrk(server.port, load, options.duration, placement.clientCores);
+          const cpu = cpuSeconds(server.pid) - before;
+          const otherSeconds = ownCore ? coreBusySeconds(ownCore) - busyBefore - cpu : undefined;
+          outcome.samples.push({ wrk, seconds: options.duration, cpuSeconds: cpu, otherSeconds });
           log(`  round ${round}/${options.rounds} ${outcome.label}: ${count(wrk.rps)} req/s`);
         } catch (e) {
           await fail(outcome, e);

@@ -24,7 +24,8 @@ export interface Server {
 }
 
 const deno = Deno.execPath();
-const node = exists("/usr/bin/node") ? "/usr/bin/node" : "node";
+/** The system Node at /usr/bin/node, else whichever is on PATH. */
+export const node = exists("/usr/bin/node") ? "/usr/bin/node" : "node";
 const peersDir = new URL("../peers/", import.meta.url).pathname;
 
 /** The absolute path of `bench/apps/<name>.ts`. */
@@ -103,7 +104,9 @@ export function singleCore(starlightEntry: string, app: string): Contender[] {
 }
 
 const live = new Set<Deno.ChildProcess>();
-let nextPort = 18080;
+// Ports below Linux's ephemeral range (32768+), so no client socket can take one first, and away
+// from the 8000s and 18000s that other tools and people here tend to use.
+let nextPort = 29080;
 
 /** Starts `contender` on `cores` and resolves once its port accepts; throws the reason if not. */
 export async function launch(contender: Contender, cores: string): Promise<Server> {
@@ -132,8 +135,10 @@ export async function launch(contender: Contender, cores: string): Promise<Serve
     await new Promise((r) => setTimeout(r, 50));
   }
   await server.stop();
+  // The last lines may still be in the pipe when the process is already gone.
+  await Promise.race([stderr.closed, new Promise((r) => setTimeout(r, 500))]);
   throw new Error(
-    reason(stderr()) || (exited ? "exited before listening" : "did not listen within 20 s"),
+    reason(stderr.text()) || (exited ? "exited before listening" : "did not listen within 20 s"),
   );
 }
 
@@ -164,7 +169,7 @@ async function stop(child: Deno.ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Ports below Linux's ephemeral range, so no client socket can hold one first. */
+/** The next port that can be bound now. */
 function freePort(): number {
   for (;; nextPort++) {
     try {
@@ -185,15 +190,15 @@ async function accepts(port: number): Promise<boolean> {
   }
 }
 
-/** Keeps reading `stream` so the child never blocks on a full pipe; returns its last 4 KiB. */
-function tail(stream: ReadableStream<Uint8Array>): () => string {
+/** Keeps reading `stream` so the child never blocks on a full pipe, keeping its last 4 KiB. */
+function tail(stream: ReadableStream<Uint8Array>): { text(): string; closed: Promise<void> } {
   let text = "";
-  (async () => {
+  const closed = (async () => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       text = (text + chunk).slice(-4096);
     }
   })().catch(() => {});
-  return () => text;
+  return { text: () => text, closed };
 }
 
 function exists(path: string): boolean {

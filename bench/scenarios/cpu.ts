@@ -26,7 +26,7 @@ export default {
         ? [
           o.label,
           `${perRequest(o).toFixed(2)} µs`,
-          `${Math.round(median(o.samples.map((s) => s.cpuSeconds)) / options.duration * 100)} %`,
+          `${Math.round(median(o.samples.map((s) => s.cpuSeconds / s.seconds)) * 100)} %`,
           count(median(o.samples.map((s) => s.wrk.rps))),
           ratio(perRequest(o), base && perRequest(base)),
         ]

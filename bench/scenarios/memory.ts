@@ -75,7 +75,7 @@ export default {
     ];
     return [
       table(head, cells),
-      "RSS is VmRSS of the server process. 1 worker: Starlight `--workers 1` (supervisor + one " +
+      "RSS is VmRSS of the server process (and any children). 1 worker: Starlight `--workers 1` (supervisor + one " +
       "worker), `deno serve`, and the single-threaded Deno.serve and node:http; 2 workers: " +
       "Starlight `--workers 2` and `deno serve --parallel` with DENO_JOBS=2. Per conn is the " +
       "growth from idle, so it includes the one-off warm-up of the request path. Conns held: " +
