@@ -30,6 +30,7 @@ import {
 import { statusLine } from "./http/status.ts";
 import type { Handler, ServeHandlerInfo } from "./handler.ts";
 import { abortRequest, createRequest, type RequestState } from "./request.ts";
+import { responseParts } from "./response_parts.ts";
 import { type Upgrade, upgradeKey } from "./upgrade.ts";
 
 /** Everything the loop needs to know about its server, fixed for the server's life. */
@@ -617,7 +618,6 @@ export class Connection {
     const isHead = head.method === "HEAD";
     const status = response.status;
     const noBody = status < 200 || status === 204 || status === 304;
-    const stream = response.body;
     const context = {
       minor: head.minor,
       head: isHead,
@@ -625,6 +625,22 @@ export class Connection {
       date: httpDate(),
       server: this.#options.serverSoftware,
     };
+    const parts = responseParts(response);
+    if (parts !== undefined) {
+      const body = parts.body;
+      let length = -2;
+      let bytes: Uint8Array | null = null;
+      if (body !== null && !noBody) {
+        bytes = typeof body === "string" ? encodeBody(body) : body;
+        length = bytes.length;
+      }
+      const plan = serializeHead(status, parts.fields, length, context);
+      this.#append(plan.text);
+      if (plan.mode === BODY_LENGTH && bytes !== null) this.#appendBytes(bytes);
+      await this.#afterResponse();
+      return { bytes: plan.mode === BODY_LENGTH ? length : 0, keepAlive: plan.keepAlive };
+    }
+    const stream = response.body;
     if (stream === null || noBody) {
       if (stream !== null) stream.cancel().catch(() => {});
       const plan = serializeHead(status, response.headers, -2, context);
@@ -801,6 +817,21 @@ export class Connection {
 }
 
 const NOT_YET: unique symbol = Symbol("not yet");
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(INITIAL_BUFFER);
+
+/**
+ * UTF-8 of a string body. Small bodies go through one reused scratch buffer (the caller copies
+ * them into its output before the next await); large ones get their own array, which the
+ * connection writes directly.
+ */
+function encodeBody(text: string): Uint8Array {
+  if (text.length * 3 >= DIRECT_WRITE) return encoder.encode(text);
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+  const { written } = encoder.encodeInto(text, scratch);
+  return scratch.subarray(0, written);
+}
 
 /** The handler's `info`: `completed` costs nothing unless the app asks for it. */
 class HandlerInfo implements ServeHandlerInfo {

@@ -15,12 +15,12 @@
 export interface ResponseParts {
   /** Header fields as the app set them (names in the app's case; `Set-Cookie` kept apart). */
   fields: [string, string][];
-  /** The whole body, or null for no body. */
-  body: Uint8Array | null;
+  /** The whole body (a string still to be UTF-8 encoded), or null for no body. */
+  body: Uint8Array | string | null;
 }
 
 interface InnerBody {
-  streamOrStatic: ReadableStream | { body: Uint8Array; consumed: boolean };
+  streamOrStatic: ReadableStream | { body: Uint8Array | string; consumed: boolean };
   source: unknown;
 }
 interface InnerResponse {
@@ -30,7 +30,8 @@ interface InnerResponse {
 
 type Slots = Record<symbol, unknown>;
 
-const encoder = new TextEncoder();
+/** What a lazy string body's content type is when none is stored (as Deno applies it). */
+const DEFAULT_TEXT_TYPE = "text/plain;charset=UTF-8";
 
 function slot(sample: Response, name: string): symbol | undefined {
   return Object.getOwnPropertySymbols(sample).find((s) => s.description === name);
@@ -42,18 +43,28 @@ const lazyBodyKey = slot(probe, "lazy static body");
 const lazyTypeKey = slot(probe, "lazy static content type");
 
 function layoutMatches(): boolean {
-  if (innerKey === undefined || lazyBodyKey === undefined || lazyTypeKey === undefined) return false;
+  if (innerKey === undefined || lazyBodyKey === undefined || lazyTypeKey === undefined) {
+    return false;
+  }
   const inner = (probe as unknown as Slots)[innerKey] as InnerResponse | undefined;
   if (!inner || !Array.isArray(inner.headerList) || inner.body === null) return false;
   const first = inner.headerList[0];
-  if (!Array.isArray(first) || first[0].toLowerCase() !== "x-probe" || first[1] !== "1") return false;
+  if (!Array.isArray(first) || first[0].toLowerCase() !== "x-probe" || first[1] !== "1") {
+    return false;
+  }
   const sos = inner.body.streamOrStatic as { body?: unknown; consumed?: unknown };
-  if (!(sos.body instanceof Uint8Array) || sos.body.length !== 2 || sos.consumed !== false) return false;
+  if (sos.body !== "ab" || sos.consumed !== false) return false;
   const json = Response.json({ a: 1 });
   const lazy = (json as unknown as Slots)[lazyBodyKey];
   const innerJson = (json as unknown as Slots)[innerKey] as InnerResponse;
   if (typeof lazy !== "string" || innerJson.body !== null) return false;
-  return (json as unknown as Slots)[lazyTypeKey] === "application/json";
+  if ((json as unknown as Slots)[lazyTypeKey] !== "application/json") return false;
+  const text = new Response("ab");
+  if (
+    (text as unknown as Slots)[lazyBodyKey] !== "ab" ||
+    (text as unknown as Slots)[lazyTypeKey] !== null
+  ) return false;
+  return text.headers.get("content-type") === DEFAULT_TEXT_TYPE;
 }
 
 const enabled = layoutMatches();
@@ -68,21 +79,26 @@ export function responseParts(response: Response): ResponseParts | undefined {
   const inner = slots[innerKey!] as InnerResponse;
   const lazy = slots[lazyBodyKey!];
   if (typeof lazy === "string") {
-    const type = slots[lazyTypeKey!];
-    const fields = typeof type === "string" && !hasField(inner.headerList, "content-type")
-      ? [...inner.headerList, ["content-type", type] as [string, string]]
-      : inner.headerList;
-    return { fields, body: encoder.encode(lazy) };
+    const stored = slots[lazyTypeKey!];
+    const type = typeof stored === "string" ? stored : DEFAULT_TEXT_TYPE;
+    const fields = hasField(inner.headerList, "content-type")
+      ? inner.headerList
+      : [...inner.headerList, ["content-type", type] as [string, string]];
+    return { fields, body: lazy };
   }
   const body = inner.body;
   if (body === null) return { fields: inner.headerList, body: null };
   const sos = body.streamOrStatic;
   if (sos instanceof ReadableStream) return undefined;
-  if (sos.consumed || !(sos.body instanceof Uint8Array)) return undefined;
+  if (sos.consumed || !(typeof sos.body === "string" || sos.body instanceof Uint8Array)) {
+    return undefined;
+  }
   return { fields: inner.headerList, body: sos.body };
 }
 
 function hasField(fields: [string, string][], lower: string): boolean {
-  for (const [name] of fields) if (name.length === lower.length && name.toLowerCase() === lower) return true;
+  for (const [name] of fields) {
+    if (name.length === lower.length && name.toLowerCase() === lower) return true;
+  }
   return false;
 }

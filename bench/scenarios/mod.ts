@@ -13,6 +13,7 @@ import json from "./json.ts";
 import upload from "./upload.ts";
 import stream from "./stream.ts";
 import cpu from "./cpu.ts";
+import engine from "./engine.ts";
 import memory from "./memory.ts";
 import multi from "./multi.ts";
 import restart from "./restart.ts";
@@ -25,6 +26,7 @@ export const scenarios: Scenario[] = [
   upload,
   stream,
   cpu,
+  engine,
   memory,
   multi,
   restart,

@@ -51,15 +51,52 @@ export interface ResponseHead {
   keepAlive: boolean;
 }
 
+const OTHER = 0;
+const CONTENT_LENGTH = 1;
+const HOP_BY_HOP = 2;
+const CONNECTION = 3;
+const DATE = 4;
+const SERVER = 5;
+
+/** True when `name` equals the lower-case ASCII `lower`, ignoring case. */
+function sameName(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Which of the fields the server owns `name` is; by length first, so most names cost one switch. */
+function classify(name: string): number {
+  switch (name.length) {
+    case 4:
+      return sameName(name, "date") ? DATE : OTHER;
+    case 6:
+      return sameName(name, "server") ? SERVER : OTHER;
+    case 10:
+      return sameName(name, "connection")
+        ? CONNECTION
+        : sameName(name, "keep-alive")
+        ? HOP_BY_HOP
+        : OTHER;
+    case 14:
+      return sameName(name, "content-length") ? CONTENT_LENGTH : OTHER;
+    case 17:
+      return sameName(name, "transfer-encoding") ? HOP_BY_HOP : OTHER;
+  }
+  return OTHER;
+}
+
 /**
- * Serialises a response head.
+ * Serialises a response head from its fields — a `Headers` object, or the `[name, value]` list
+ * the app set, in any letter case.
  *
  * `bodyLength` is the body size when the connection holds the whole body, -1 for a stream of
  * unknown length, and -2 when the response has no body at all (`Response.body === null`).
  */
 export function serializeHead(
   status: number,
-  headers: Headers,
+  fields: Iterable<[string, string]>,
   bodyLength: number,
   context: ResponseContext,
 ): ResponseHead {
@@ -68,21 +105,20 @@ export function serializeHead(
   let hasServer = false;
   let declaredLength = -1;
   let keepAlive = context.keepAlive;
-  for (const [name, value] of headers) {
-    switch (name) {
-      case "content-length":
+  for (const [name, value] of fields) {
+    switch (classify(name)) {
+      case CONTENT_LENGTH:
         declaredLength = parseLength(value);
         continue;
-      case "transfer-encoding":
-      case "keep-alive":
+      case HOP_BY_HOP:
         continue;
-      case "connection":
+      case CONNECTION:
         if (value.toLowerCase().includes("close")) keepAlive = false;
         continue;
-      case "date":
+      case DATE:
         hasDate = true;
         break;
-      case "server":
+      case SERVER:
         hasServer = true;
         break;
     }

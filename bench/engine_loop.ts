@@ -1,0 +1,94 @@
+/**
+ * The engine's own JavaScript cost per request: the real connection loop of the Starlight at
+ * `--starlight` (default: this checkout) driven over an in-memory `Deno.Conn` that hands it the
+ * same request forever and swallows what it writes. No sockets, no syscalls, nothing else on
+ * the machine can move the figure, so it shows the effect of an engine change directly.
+ *
+ * `deno run -A bench/engine_loop.ts [--starlight=path/to/mod.ts] [--requests=N]` prints JSON.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: { starlight: { type: "string" }, requests: { type: "string" } },
+});
+const root = values.starlight === undefined
+  ? new URL("../mod.ts", import.meta.url)
+  : new URL(values.starlight, `file://${Deno.cwd()}/`);
+const lib = (path: string) => new URL(`lib/${path}`, root).href;
+const { Connection } = await import(lib("connection.ts"));
+const { DEFAULT_HEAD_LIMITS } = await import(lib("http/head.ts"));
+const requests = Number(values.requests ?? 200_000);
+
+const WRK_GET = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+const BROWSER_GET = "GET /search?q=starlight&page=2 HTTP/1.1\r\nHost: example.test\r\n" +
+  "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36\r\n" +
+  "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n" +
+  "Accept-Language: en-GB,en;q=0.9\r\nAccept-Encoding: gzip, deflate, br\r\n" +
+  "Cookie: session=0123456789abcdef; theme=dark\r\nConnection: keep-alive\r\n\r\n";
+
+const cases: { name: string; request: string; handler: (r: Request) => Response }[] = [
+  { name: "hello (wrk request)", request: WRK_GET, handler: () => new Response("Hello, World!\n") },
+  {
+    name: "Response.json, reads url",
+    request: WRK_GET,
+    handler: (r) => Response.json({ url: r.url }),
+  },
+  {
+    name: "browser request, reads 2 headers",
+    request: BROWSER_GET,
+    handler: (r) =>
+      new Response(`${r.headers.get("user-agent")?.length} ${r.headers.get("cookie")?.length}`),
+  },
+];
+
+function conn(request: Uint8Array): Deno.Conn {
+  let left = requests;
+  return {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 40000 },
+    localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 8080 },
+    read(buffer: Uint8Array) {
+      if (left-- <= 0) return Promise.resolve(null);
+      buffer.set(request);
+      return Promise.resolve(request.length);
+    },
+    write: (bytes: Uint8Array) => Promise.resolve(bytes.length),
+    close() {},
+  } as unknown as Deno.Conn;
+}
+
+const results: Record<string, number> = {};
+for (const c of cases) {
+  const owner = {
+    options: {
+      handler: c.handler,
+      timeout: 300_000,
+      headerTimeout: 30_000,
+      keepaliveTimeout: 5_000,
+      maxKeepaliveRequests: Infinity,
+      maxRequestBody: Infinity,
+      serverSoftware: "Starlight/bench",
+      development: false,
+      limits: DEFAULT_HEAD_LIMITS,
+    },
+    draining: false,
+    winding: false,
+    drainSignal: new AbortController().signal,
+    requestStarted: () => true,
+    access: undefined,
+    warn: (message: string, error: unknown) => console.error(message, error),
+    closed() {},
+  };
+  const bytes = new TextEncoder().encode(c.request);
+  let best = Infinity;
+  for (let round = 0; round < 4; round++) {
+    const start = performance.now();
+    await new Connection(conn(bytes), owner, "http").run();
+    const perRequest = (performance.now() - start) * 1000 / requests;
+    if (round > 0) best = Math.min(best, perRequest);
+  }
+  results[c.name] = best;
+}
+console.log(JSON.stringify(results));
