@@ -102,8 +102,15 @@ const DONE = 5;
 
 const CR = 13;
 const LF = 10;
-const INITIAL_BUFFER = 16 * 1024;
-const MIN_READ = 4096;
+/** Read buffer of a new connection: a request head is rarely larger; it grows when one is. */
+const INITIAL_BUFFER = 2 * 1024;
+const MIN_READ = 1024;
+/** A read buffer grown past this is dropped when its connection goes idle. */
+const KEPT_BUFFER = 16 * 1024;
+/** Output buffers lent to connections between an append and its flush. */
+const OUTPUT_BUFFER = 16 * 1024;
+const POOLED_BUFFERS = 256;
+const outputPool: Uint8Array[] = [];
 const DIRECT_WRITE = 64 * 1024;
 /** Unread request body the server will skip to keep a connection alive. */
 const MAX_SKIP = 64 * 1024;
@@ -146,7 +153,8 @@ export class Connection {
   #buf = new Uint8Array(INITIAL_BUFFER);
   #start = 0;
   #end = 0;
-  #out = new Uint8Array(INITIAL_BUFFER);
+  /** Borrowed from `outputPool` while there is something to write, so idle connections hold none. */
+  #out: Uint8Array = EMPTY;
   #outLength = 0;
   #eof = false;
   #closed = false;
@@ -331,6 +339,10 @@ export class Connection {
         this.deadline = Math.min(headDeadline, Date.now() + options.timeout);
       } else {
         if (this.#owner.draining) return null;
+        if (this.#buf.length > KEPT_BUFFER) {
+          this.#buf = new Uint8Array(INITIAL_BUFFER);
+          this.#start = this.#end = 0;
+        }
         this.phase = IDLE;
         this.deadline = Date.now() + options.keepaliveTimeout;
       }
@@ -777,9 +789,23 @@ export class Connection {
 
   #reserve(n: number): void {
     if (this.#outLength + n <= this.#out.length) return;
-    const bigger = new Uint8Array(Math.max(this.#out.length * 2, this.#outLength + n));
+    if (this.#outLength === 0 && this.#out === EMPTY && n <= OUTPUT_BUFFER) {
+      this.#out = outputPool.pop() ?? new Uint8Array(OUTPUT_BUFFER);
+      return;
+    }
+    const bigger = new Uint8Array(
+      Math.max(this.#out.length * 2, this.#outLength + n, OUTPUT_BUFFER),
+    );
     bigger.set(this.#out.subarray(0, this.#outLength));
     this.#out = bigger;
+  }
+
+  /** Gives the output buffer back once everything in it is written. */
+  #releaseOutput(): void {
+    const out = this.#out;
+    if (out === EMPTY) return;
+    this.#out = EMPTY;
+    if (out.length === OUTPUT_BUFFER && outputPool.length < POOLED_BUFFERS) outputPool.push(out);
   }
 
   async #flush(): Promise<void> {
@@ -788,8 +814,9 @@ export class Connection {
     this.phase = WRITE;
     this.deadline = Date.now() + this.#options.timeout;
     try {
-      await this.#writeAll(this.#out.subarray(0, this.#outLength));
+      if (this.#outLength > 0) await this.#writeAll(this.#out.subarray(0, this.#outLength));
       this.#outLength = 0;
+      this.#releaseOutput();
       if (this.#large !== null) {
         const large = this.#large;
         this.#large = null;
@@ -797,6 +824,7 @@ export class Connection {
       }
     } catch (error) {
       this.#outLength = 0;
+      this.#releaseOutput();
       this.#large = null;
       if (this.#closed || isDisconnect(error)) throw new ConnectionGone();
       throw error;
@@ -819,7 +847,8 @@ export class Connection {
 const NOT_YET: unique symbol = Symbol("not yet");
 
 const encoder = new TextEncoder();
-let scratch = new Uint8Array(INITIAL_BUFFER);
+let scratch = new Uint8Array(OUTPUT_BUFFER);
+const EMPTY = new Uint8Array(0);
 
 /**
  * UTF-8 of a string body. Small bodies go through one reused scratch buffer (the caller copies
