@@ -4,7 +4,17 @@
  * @module
  */
 
-/** Where a request came from, as `Deno.ServeHandlerInfo["remoteAddr"]`. */
+/**
+ * Where a request came from, as `Deno.ServeHandlerInfo["remoteAddr"]`: a TCP peer, or a UNIX
+ * socket for a server listening on one.
+ *
+ * @example Naming the client
+ * ```ts
+ * import type { RemoteAddr } from "@x/starlight";
+ * const client = (addr: RemoteAddr): string =>
+ *   addr.transport === "tcp" || addr.transport === "udp" ? addr.hostname : "a local socket";
+ * ```
+ */
 export type RemoteAddr = Deno.NetAddr | Deno.UnixAddr;
 
 /**

@@ -12,20 +12,38 @@ import { FIELD_VALUE, TOKEN } from "./field.ts";
 
 const CR = 13;
 const LF = 10;
+const SP = 32;
+const HT = 9;
+const SEMICOLON = 59;
+const EQUALS = 61;
+const DQUOTE = 34;
+const BACKSLASH = 92;
 
 const SIZE_FIRST = 0;
 const SIZE = 1;
-const EXTENSION = 2;
-const SIZE_LF = 3;
-const DATA = 4;
-const DATA_CR = 5;
-const DATA_LF = 6;
-const TRAILER_START = 7;
-const TRAILER_NAME = 8;
-const TRAILER_VALUE = 9;
-const TRAILER_LF = 10;
-const FINAL_LF = 11;
-const DONE = 12;
+const SIZE_LF = 2;
+const DATA = 3;
+const DATA_CR = 4;
+const DATA_LF = 5;
+const TRAILER_START = 6;
+const TRAILER_NAME = 7;
+const TRAILER_VALUE = 8;
+const TRAILER_LF = 9;
+const FINAL_LF = 10;
+const DONE = 11;
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (RFC 9112 §7.1.1)
+/** Before a `;` or the CR that ends the line. */
+const EXT_SEPARATOR = 12;
+/** After `;`, before the extension name. */
+const EXT_NAME_START = 13;
+const EXT_NAME = 14;
+/** After the name and whitespace: `=`, `;` or CR. */
+const EXT_AFTER_NAME = 15;
+/** After `=`, before the value. */
+const EXT_VALUE_START = 16;
+const EXT_TOKEN_VALUE = 17;
+const EXT_QUOTED = 18;
+const EXT_QUOTED_PAIR = 19;
 
 /** Longest chunk-size line with its extensions, in bytes. */
 const MAX_SIZE_LINE = 4096;
@@ -40,6 +58,13 @@ for (let c = 0; c < 10; c++) HEX[48 + c] = c;
 for (let c = 0; c < 6; c++) {
   HEX[65 + c] = 10 + c;
   HEX[97 + c] = 10 + c;
+}
+
+/** 1 where a byte may appear unescaped inside a quoted-string (qdtext, RFC 9110 §5.6.4). */
+const QDTEXT = new Uint8Array(256);
+QDTEXT[HT] = 1;
+for (let c = 0x20; c <= 0xff; c++) {
+  QDTEXT[c] = c === 0x7f || c === DQUOTE || c === BACKSLASH ? 0 : 1;
 }
 
 /**
@@ -78,6 +103,58 @@ export class ChunkedDecoder {
     return this.#total;
   }
 
+  /** Advances the chunk-extension grammar by one byte; false when the byte is not allowed. */
+  #extension(c: number): boolean {
+    switch (this.#state) {
+      case EXT_TOKEN_VALUE:
+        if (TOKEN[c] === 1) return true;
+        this.#state = EXT_SEPARATOR;
+        return this.#extension(c);
+      case EXT_SEPARATOR:
+        if (c === SP || c === HT) return true;
+        if (c === SEMICOLON) this.#state = EXT_NAME_START;
+        else if (c === CR) this.#state = SIZE_LF;
+        else return false;
+        return true;
+      case EXT_NAME_START:
+        if (c === SP || c === HT) return true;
+        if (TOKEN[c] !== 1) return false;
+        this.#state = EXT_NAME;
+        return true;
+      case EXT_NAME:
+        if (TOKEN[c] === 1) return true;
+        if (c === SP || c === HT) this.#state = EXT_AFTER_NAME;
+        else if (c === EQUALS) this.#state = EXT_VALUE_START;
+        else if (c === SEMICOLON) this.#state = EXT_NAME_START;
+        else if (c === CR) this.#state = SIZE_LF;
+        else return false;
+        return true;
+      case EXT_AFTER_NAME:
+        if (c === SP || c === HT) return true;
+        if (c === EQUALS) this.#state = EXT_VALUE_START;
+        else if (c === SEMICOLON) this.#state = EXT_NAME_START;
+        else if (c === CR) this.#state = SIZE_LF;
+        else return false;
+        return true;
+      case EXT_VALUE_START:
+        if (c === SP || c === HT) return true;
+        if (c === DQUOTE) this.#state = EXT_QUOTED;
+        else if (TOKEN[c] === 1) this.#state = EXT_TOKEN_VALUE;
+        else return false;
+        return true;
+      case EXT_QUOTED:
+        if (c === DQUOTE) this.#state = EXT_SEPARATOR;
+        else if (c === BACKSLASH) this.#state = EXT_QUOTED_PAIR;
+        else if (QDTEXT[c] !== 1) return false;
+        return true;
+      case EXT_QUOTED_PAIR:
+        if (c !== HT && (c < 0x20 || c === 0x7f)) return false;
+        this.#state = EXT_QUOTED;
+        return true;
+    }
+    return false;
+  }
+
   /**
    * Consumes `buf[start, end)`, appending body slices (views into `buf`) to `out`.
    * Returns the index where decoding stopped: `end`, or just past the body once it is done.
@@ -105,8 +182,8 @@ export class ChunkedDecoder {
           } else if (c === CR) {
             this.#state = SIZE_LF;
             p++;
-          } else if (c === 59 || c === 32 || c === 9) {
-            this.#state = EXTENSION;
+          } else if (c === SEMICOLON || c === SP || c === HT) {
+            this.#state = EXT_SEPARATOR;
           } else {
             return new ProtocolError(400, "invalid chunk size");
           }
@@ -115,12 +192,15 @@ export class ChunkedDecoder {
           }
           break;
         }
-        case EXTENSION:
-          if (c === CR) {
-            this.#state = SIZE_LF;
-          } else if (FIELD_VALUE[c] !== 1) {
-            return new ProtocolError(400, "invalid chunk extension");
-          }
+        case EXT_SEPARATOR:
+        case EXT_NAME_START:
+        case EXT_NAME:
+        case EXT_AFTER_NAME:
+        case EXT_VALUE_START:
+        case EXT_TOKEN_VALUE:
+        case EXT_QUOTED:
+        case EXT_QUOTED_PAIR:
+          if (!this.#extension(c)) return new ProtocolError(400, "invalid chunk extension");
           if (++this.#line > MAX_SIZE_LINE) {
             return new ProtocolError(400, "chunk extension too long");
           }

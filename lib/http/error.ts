@@ -12,10 +12,16 @@ export class ProtocolError {
   readonly status: number;
   /** A short human-readable cause. */
   readonly reason: string;
+  /**
+   * The request's minor HTTP version when the request line was valid enough to tell (0 for an
+   * HTTP/1.0 client, whose answer should say `HTTP/1.0`); 1 otherwise.
+   */
+  readonly minor: number;
 
   /** Creates a protocol error. */
-  constructor(status: number, reason: string) {
+  constructor(status: number, reason: string, minor = 1) {
     this.status = status;
     this.reason = reason;
+    this.minor = minor;
   }
 }

@@ -58,6 +58,7 @@ const CR = 13;
 const LF = 10;
 const SP = 32;
 const HT = 9;
+const COMMA = 44;
 const MAX_SAFE_DIGITS = 15;
 
 /**
@@ -79,8 +80,8 @@ export function findHeadEnd(buf: Uint8Array, start: number, from: number, end: n
 }
 
 /**
- * Checks a head that has no end yet against the limits, so an oversized head is refused as soon
- * as it is oversized instead of when it ends.
+ * Checks a head that has no end yet, so a head that is already oversized (414, 431) or cannot
+ * become a request line (400) is refused now instead of when it ends.
  */
 export function checkPartialHead(
   buf: Uint8Array,
@@ -88,6 +89,9 @@ export function checkPartialHead(
   end: number,
   limits: HeadLimits,
 ): ProtocolError | null {
+  if (!requestLinePrefixValid(buf, start, end)) {
+    return new ProtocolError(400, "malformed request line");
+  }
   if (end - start > limits.maxRequestLine) {
     const lf = buf.indexOf(LF, start);
     if (lf === -1 || lf >= end || lf - start > limits.maxRequestLine + 1) {
@@ -98,6 +102,34 @@ export function checkPartialHead(
     return new ProtocolError(431, "request header section too large");
   }
   return null;
+}
+
+/** `HTTP/d.d` CR LF, with -1 for a digit. */
+const VERSION_PATTERN = [72, 84, 84, 80, 47, -1, 46, -1, CR, LF];
+
+/**
+ * Whether `buf[start, end)` can still become a valid request line: a token, SP, a target, SP,
+ * `HTTP/d.d`, CRLF. Bytes that never can (a TLS handshake on a plain port, binary noise) are
+ * refused at once instead of being held until the header timeout. Checks a subset of what
+ * `parseHead` checks, so a head refused here would be refused with the same status once
+ * complete.
+ */
+function requestLinePrefixValid(buf: Uint8Array, start: number, end: number): boolean {
+  let p = start;
+  while (p < end && TOKEN[buf[p]] === 1) p++;
+  if (p === end) return true;
+  if (p === start || buf[p] !== SP) return false;
+  const targetStart = ++p;
+  while (p < end && TARGET[buf[p]] === 1) p++;
+  if (p === end) return true;
+  if (p === targetStart || buf[p] !== SP) return false;
+  p++;
+  for (let i = 0; i < VERSION_PATTERN.length && p < end; i++, p++) {
+    const want = VERSION_PATTERN[i];
+    const c = buf[p];
+    if (want === -1 ? c < 48 || c > 57 : c !== want) return false;
+  }
+  return true;
 }
 
 function methodName(buf: Uint8Array, s: number, e: number): string {
@@ -111,15 +143,6 @@ function methodName(buf: Uint8Array, s: number, e: number): string {
     return "HEAD";
   }
   return latin1(buf, s, e);
-}
-
-function asciiLowerEquals(s: string, lower: string): boolean {
-  if (s.length !== lower.length) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c >= 65 && c <= 90 ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 /** Parses a Content-Length value: 1*DIGIT, or a list of identical such values. */
@@ -142,26 +165,130 @@ function parseContentLength(value: string): number {
     result = v;
     while (i < n && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
     if (i === n) break;
-    if (value.charCodeAt(i) !== 44) return -2;
+    if (value.charCodeAt(i) !== COMMA) return -2;
     i++;
     while (i < n && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
+    // A trailing comma is not a length: refuse it rather than guess, as a proxy might not.
+    if (i === n) return -2;
   }
   return result;
 }
 
-/** Calls `each` with every comma-separated element of a list value, trimmed and lower-cased. */
-function forEachListElement(value: string, each: (element: string) => void): void {
-  let i = 0;
-  const n = value.length;
-  while (i <= n) {
-    let j = value.indexOf(",", i);
-    if (j === -1) j = n;
-    let s = i;
-    let e = j;
-    while (s < e && (value.charCodeAt(s) === SP || value.charCodeAt(s) === HT)) s++;
-    while (e > s && (value.charCodeAt(e - 1) === SP || value.charCodeAt(e - 1) === HT)) e--;
-    if (e > s) each(value.slice(s, e).toLowerCase());
-    i = j + 1;
+/** Field names common enough to be worth returning as constants instead of building. */
+const COMMON_NAMES = [
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "authorization",
+  "cache-control",
+  "connection",
+  "content-length",
+  "content-type",
+  "cookie",
+  "expect",
+  "host",
+  "if-modified-since",
+  "if-none-match",
+  "origin",
+  "priority",
+  "range",
+  "referer",
+  "sec-fetch-dest",
+  "sec-fetch-mode",
+  "sec-fetch-site",
+  "sec-websocket-extensions",
+  "sec-websocket-key",
+  "sec-websocket-protocol",
+  "sec-websocket-version",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "upgrade-insecure-requests",
+  "user-agent",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-real-ip",
+  "x-request-id",
+];
+/** COMMON_NAMES by length, then by first letter. */
+const NAMES_BY_LENGTH: (string[] | undefined)[] = [];
+for (const name of COMMON_NAMES) (NAMES_BY_LENGTH[name.length] ??= []).push(name);
+
+/** The lower-cased field name `buf[s, e)` (a token), without building common ones. */
+function fieldName(buf: Uint8Array, s: number, e: number): string {
+  const candidates = NAMES_BY_LENGTH[e - s];
+  if (candidates !== undefined) {
+    const first = buf[s] | 0x20;
+    for (let i = 0; i < candidates.length; i++) {
+      const name = candidates[i];
+      if (name.charCodeAt(0) === first && bytesEqualLower(buf, s, e, name)) return name;
+    }
+  }
+  return lowerLatin1(buf, s, e);
+}
+
+/** `buf[s, e)` equals `lower` (lower-case letters, digits, `-`) ignoring ASCII case. */
+function bytesEqualLower(buf: Uint8Array, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false;
+  // Tokens and field values hold no CR or control bytes, so `| 0x20` only folds A-Z onto a-z
+  // here (`lower` holds only a-z, 0-9 and `-`).
+  for (let i = 0; i < lower.length; i++) {
+    if ((buf[s + i] | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const CONNECTION_CLOSE = 1;
+const CONNECTION_KEEP_ALIVE = 2;
+const CONNECTION_UPGRADE = 4;
+
+/** The connection options of a `Connection` value `buf[s, e)`, as CONNECTION_* bits. */
+function connectionOptions(buf: Uint8Array, s: number, e: number): number {
+  let flags = 0;
+  let i = s;
+  while (i < e) {
+    const c = buf[i];
+    if (c === COMMA || c === SP || c === HT) {
+      i++;
+      continue;
+    }
+    const t = i;
+    while (i < e && buf[i] !== COMMA) i++;
+    let te = i;
+    while (buf[te - 1] === SP || buf[te - 1] === HT) te--;
+    if (bytesEqualLower(buf, t, te, "close")) flags |= CONNECTION_CLOSE;
+    else if (bytesEqualLower(buf, t, te, "keep-alive")) flags |= CONNECTION_KEEP_ALIVE;
+    else if (bytesEqualLower(buf, t, te, "upgrade")) flags |= CONNECTION_UPGRADE;
+  }
+  return flags;
+}
+
+/** What the Transfer-Encoding fields said, accumulated over all of them. */
+interface Codings {
+  /** Elements seen. */
+  count: number;
+  /** An element other than `chunked` was seen. */
+  unknown: boolean;
+  /** The last element seen was `chunked`. */
+  lastChunked: boolean;
+}
+
+/** Adds the codings of a Transfer-Encoding value `buf[s, e)` to `codings`. */
+function addCodings(buf: Uint8Array, s: number, e: number, codings: Codings): void {
+  let i = s;
+  while (i < e) {
+    const c = buf[i];
+    if (c === COMMA || c === SP || c === HT) {
+      i++;
+      continue;
+    }
+    const t = i;
+    while (i < e && buf[i] !== COMMA) i++;
+    let te = i;
+    while (buf[te - 1] === SP || buf[te - 1] === HT) te--;
+    codings.count++;
+    codings.lastChunked = bytesEqualLower(buf, t, te, "chunked");
+    if (!codings.lastChunked) codings.unknown = true;
   }
 }
 
@@ -176,6 +303,10 @@ export function parseHead(
   limits: HeadLimits = DEFAULT_HEAD_LIMITS,
 ): RequestHead | ProtocolError {
   if (headEnd - start > limits.maxHeaderBytes) {
+    // The same answer as checkPartialHead gives when the head arrives in pieces.
+    if (buf.indexOf(LF, start) - start > limits.maxRequestLine + 1) {
+      return new ProtocolError(414, "request line too long");
+    }
     return new ProtocolError(431, "request header section too large");
   }
   let p = start;
@@ -210,17 +341,20 @@ export function parseHead(
   if (major !== 1 || minorDigit > 1) {
     return new ProtocolError(505, "HTTP version not supported");
   }
+  const minor = minorDigit;
   p += 2;
 
   const target = latin1(buf, targetStart, targetEnd);
   const t0 = buf[targetStart];
   if (t0 !== 47) {
     if (t0 === 42 && targetEnd - targetStart === 1) {
-      if (method !== "OPTIONS") return new ProtocolError(400, "asterisk-form is only for OPTIONS");
+      if (method !== "OPTIONS") {
+        return new ProtocolError(400, "asterisk-form is only for OPTIONS", minor);
+      }
     } else if (method === "CONNECT") {
-      return new ProtocolError(501, "CONNECT is not supported");
+      return new ProtocolError(501, "CONNECT is not supported", minor);
     } else if (!isAbsoluteHttpUrl(target)) {
-      return new ProtocolError(400, "malformed request target");
+      return new ProtocolError(400, "malformed request target", minor);
     }
   }
 
@@ -229,26 +363,24 @@ export function parseHead(
   let host = "";
   let hosts = 0;
   let contentLength = -1;
-  let transferEncoding: string | undefined;
-  let close = false;
-  let keepAlive = false;
-  let upgrade = false;
+  let codings: Codings | undefined;
+  let connection = 0;
   let expectContinue = false;
 
   for (;;) {
     const c = buf[p];
     if (c === CR) {
-      if (buf[p + 1] !== LF) return new ProtocolError(400, "bare CR in header section");
+      if (buf[p + 1] !== LF) return new ProtocolError(400, "bare CR in header section", minor);
       break;
     }
-    if (c === LF) return new ProtocolError(400, "bare LF in header section");
-    if (c === SP || c === HT) return new ProtocolError(400, "obsolete line folding");
+    if (c === LF) return new ProtocolError(400, "bare LF in header section", minor);
+    if (c === SP || c === HT) return new ProtocolError(400, "obsolete line folding", minor);
     const nameStart = p;
     while (TOKEN[buf[p]] === 1) p++;
     if (p === nameStart || buf[p] !== 58) {
-      return new ProtocolError(400, "invalid header field name");
+      return new ProtocolError(400, "invalid header field name", minor);
     }
-    const name = lowerLatin1(buf, nameStart, p);
+    const name = fieldName(buf, nameStart, p);
     p++;
     while (buf[p] === SP || buf[p] === HT) p++;
     const valueStart = p;
@@ -257,16 +389,17 @@ export function parseHead(
       return new ProtocolError(
         400,
         buf[p] === LF ? "bare LF in header section" : "invalid character in header field value",
+        minor,
       );
     }
-    if (buf[p + 1] !== LF) return new ProtocolError(400, "bare CR in header section");
+    if (buf[p + 1] !== LF) return new ProtocolError(400, "bare CR in header section", minor);
     let valueEnd = p;
     p += 2;
     while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HT)) {
       valueEnd--;
     }
     if (names.length === limits.maxHeaderFields) {
-      return new ProtocolError(431, "too many header fields");
+      return new ProtocolError(431, "too many header fields", minor);
     }
     const value = latin1(buf, valueStart, valueEnd);
     names.push(name);
@@ -274,7 +407,7 @@ export function parseHead(
     switch (name) {
       case "host":
         for (let i = valueStart; i < valueEnd; i++) {
-          if (HOST[buf[i]] !== 1) return new ProtocolError(400, "invalid Host");
+          if (HOST[buf[i]] !== 1) return new ProtocolError(400, "invalid Host", minor);
         }
         host = value;
         hosts++;
@@ -282,65 +415,54 @@ export function parseHead(
       case "content-length": {
         const n = parseContentLength(value);
         if (n < 0 || (contentLength !== -1 && n !== contentLength)) {
-          return new ProtocolError(400, "invalid Content-Length");
+          return new ProtocolError(400, "invalid Content-Length", minor);
         }
         contentLength = n;
         break;
       }
       case "transfer-encoding":
-        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+        codings ??= { count: 0, unknown: false, lastChunked: false };
+        addCodings(buf, valueStart, valueEnd, codings);
         break;
       case "connection":
-        forEachListElement(value, (token) => {
-          if (token === "close") close = true;
-          else if (token === "keep-alive") keepAlive = true;
-          else if (token === "upgrade") upgrade = true;
-        });
+        connection |= connectionOptions(buf, valueStart, valueEnd);
         break;
       case "expect":
-        if (!asciiLowerEquals(value, "100-continue")) {
-          return new ProtocolError(417, "unsupported expectation");
+        if (!bytesEqualLower(buf, valueStart, valueEnd, "100-continue")) {
+          return new ProtocolError(417, "unsupported expectation", minor);
         }
         expectContinue = true;
         break;
     }
   }
 
-  if (hosts > 1 || (minorDigit === 1 && hosts === 0)) {
-    return new ProtocolError(400, hosts === 0 ? "missing Host" : "more than one Host");
+  if (hosts > 1 || (minor === 1 && hosts === 0)) {
+    return new ProtocolError(400, hosts === 0 ? "missing Host" : "more than one Host", minor);
   }
   let chunked = false;
-  if (transferEncoding !== undefined) {
+  if (codings !== undefined) {
     if (contentLength !== -1) {
-      return new ProtocolError(400, "both Transfer-Encoding and Content-Length");
+      return new ProtocolError(400, "both Transfer-Encoding and Content-Length", minor);
     }
-    if (minorDigit === 0) return new ProtocolError(400, "Transfer-Encoding in HTTP/1.0");
-    let codings = 0;
-    let unknown = false;
-    let last = "";
-    forEachListElement(transferEncoding, (coding) => {
-      codings++;
-      last = coding;
-      if (coding !== "chunked") unknown = true;
-    });
-    if (unknown) return new ProtocolError(501, "unsupported transfer coding");
-    if (codings !== 1 || last !== "chunked") {
-      return new ProtocolError(400, "invalid Transfer-Encoding");
+    if (minor === 0) return new ProtocolError(400, "Transfer-Encoding in HTTP/1.0", minor);
+    if (codings.unknown) return new ProtocolError(501, "unsupported transfer coding", minor);
+    if (codings.count !== 1 || !codings.lastChunked) {
+      return new ProtocolError(400, "invalid Transfer-Encoding", minor);
     }
     chunked = true;
   }
   return {
     method,
     target,
-    minor: minorDigit,
+    minor,
     names,
     values,
     host,
     contentLength,
     chunked,
-    close,
-    keepAlive,
-    upgrade,
+    close: (connection & CONNECTION_CLOSE) !== 0,
+    keepAlive: (connection & CONNECTION_KEEP_ALIVE) !== 0,
+    upgrade: (connection & CONNECTION_UPGRADE) !== 0,
     expectContinue,
   };
 }

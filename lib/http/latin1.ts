@@ -13,7 +13,9 @@ const encoder = new TextEncoder();
  * `buf` must have `text.length` bytes free.
  */
 export function encodeLatin1Into(text: string, buf: Uint8Array, offset: number): number {
-  const { read, written } = encoder.encodeInto(text, buf.subarray(offset));
+  // Bounded to the text's own length: UTF-8 of non-ASCII text is longer and must not spill
+  // over bytes past it; the fallback below rewrites the range anyway.
+  const { read, written } = encoder.encodeInto(text, buf.subarray(offset, offset + text.length));
   if (read === text.length && written === read) return written;
   const n = text.length;
   for (let i = 0; i < n; i++) buf[offset + i] = text.charCodeAt(i);

@@ -48,9 +48,17 @@ export interface StartOptions {
  * Starts `deno run <flags> mod.ts <args>` and waits for the banner
  * (`Starting Starlight/… server listening at port N`). Pass `--port 0` to get a free port.
  */
-export async function startServer(args: string[], options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  args: string[],
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.denoFlags ?? ["-A", "--no-prompt"]), options.entry ?? `${repoRoot}mod.ts`, ...args],
+    args: [
+      "run",
+      ...(options.denoFlags ?? ["-A", "--no-prompt"]),
+      options.entry ?? `${repoRoot}mod.ts`,
+      ...args,
+    ],
     cwd: options.cwd ?? repoRoot,
     env: options.env,
     stdin: "null",
