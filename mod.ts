@@ -33,6 +33,7 @@ export { OptionError } from "./lib/options.ts";
 export type { ListenSpec } from "./lib/listen_spec.ts";
 export type { App, Handler, RemoteAddr, ServeHandlerInfo } from "./lib/handler.ts";
 export { retireWorker } from "./lib/retire.ts";
+export { PermissionError } from "./lib/permissions.ts";
 export { GuardedEventTarget } from "./lib/websocket/guarded_event_target.ts";
 export {
   StarlightWebSocket,

@@ -361,6 +361,8 @@ export class Connection {
       error.reason,
       httpDate(),
       this.#options.serverSoftware,
+      false,
+      error.minor,
     );
     this.#append(text);
     await this.#flush();
@@ -420,6 +422,7 @@ export class Connection {
       if (!(response instanceof Response)) {
         throw new TypeError(`the app returned ${describe(response)} instead of a Response`);
       }
+      if (response.type === "error") throw new TypeError("the app returned Response.error()");
     } catch (error) {
       response = this.#failure(error, body);
       keepAlive = false;
@@ -568,7 +571,9 @@ export class Connection {
             if (!more) break;
           }
           body.done = true;
-          controller.error(new TypeError("client closed the connection before the body ended"));
+          const gone = new TypeError("client closed the connection before the body ended");
+          if (this.#request !== null) abortRequest(this.#request, gone);
+          controller.error(gone);
         } finally {
           body.reading = false;
           if (body.done && this.#request !== null) this.watchable = true;
@@ -661,9 +666,10 @@ export class Connection {
       return { bytes: 0, keepAlive: plan.keepAlive };
     }
 
-    const reader = stream.getReader();
+    let reader: ReadableStreamDefaultReader<Uint8Array>;
     let first: ReadableStreamReadResult<Uint8Array>;
     try {
+      reader = stream.getReader();
       first = await reader.read();
     } catch (error) {
       return this.#writeFailure(error, head);
