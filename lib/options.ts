@@ -15,6 +15,12 @@ import { VERSION } from "./version.ts";
 /**
  * What the app's workers may do, in Deno's own permission names. `true` allows everything of
  * that kind; a list allows only those hosts, paths or names.
+ *
+ * @example The command line's `--allow-read=./data --allow-env=DATABASE_URL`
+ * ```ts
+ * import type { WorkerPermissions } from "@x/starlight";
+ * const permissions: WorkerPermissions = { read: ["./data"], env: ["DATABASE_URL"] };
+ * ```
  */
 export interface WorkerPermissions {
   /** `--allow-net`: hosts (`host` or `host:port`) the app may connect to or listen on. */
@@ -37,7 +43,16 @@ export interface WorkerPermissions {
   all?: boolean;
 }
 
-/** {@linkcode WorkerPermissions} with every kind decided; relative paths made absolute. */
+/**
+ * {@linkcode WorkerPermissions} with every kind decided; relative paths made absolute.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedPermissions } from "@x/starlight";
+ * const sandboxed = (permissions: ResolvedPermissions): boolean =>
+ *   !permissions.all && permissions.run === false && permissions.ffi === false;
+ * ```
+ */
 export interface ResolvedPermissions {
   /** Hosts the app may reach, or all (`true`), or none (`false`). */
   net: boolean | string[];
@@ -62,6 +77,13 @@ export interface ResolvedPermissions {
 /**
  * How several workers share a TCP port: `"reuseport"` gives each worker its own socket and lets
  * the kernel balance connections; `"shared"` has all workers accept from one queue.
+ *
+ * @example The command line's `--listen-mode reuseport`
+ * ```ts
+ * import type { ListenMode, ServeOptions } from "@x/starlight";
+ * const listenMode: ListenMode = "reuseport";
+ * const options: ServeOptions = { app: "./app.ts", workers: 4, listenMode };
+ * ```
  */
 export type ListenMode = "reuseport" | "shared";
 
@@ -169,6 +191,13 @@ export interface ServeOptions {
 /**
  * Options after validation, with every default applied and every path made absolute (a
  * daemonized server changes directory). `listeners` replaces `listen`, `socket` and `ipv6`.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedOptions } from "@x/starlight";
+ * const summary = (options: ResolvedOptions): string =>
+ *   `${options.workers} workers, keep-alive ${options.keepaliveTimeout} s`;
+ * ```
  */
 export interface ResolvedOptions {
   /** A module URL (`file:` for local paths), or the handler itself when `workers` is 0. */
@@ -246,6 +275,18 @@ export interface ResolvedOptions {
 /**
  * A bad option, from the command line or the API. The message is one line naming the option,
  * fit to print after `starlight: `.
+ *
+ * @example Telling a bad option from other start-up failures
+ * ```ts
+ * import { OptionError, serve } from "@x/starlight";
+ * try {
+ *   await serve({ app: "./app.ts", port: 70000 });
+ * } catch (error) {
+ *   if (!(error instanceof OptionError)) throw error;
+ *   // "--port", "--port: 70000 is not a port number (0-65535)"
+ *   console.error(error.option, error.message);
+ * }
+ * ```
  */
 export class OptionError extends Error {
   /** The option at fault as a flag, e.g. `--port`. */

@@ -51,6 +51,17 @@ export type PermissionKind = typeof PERMISSION_KINDS[number];
  * The server cannot give the app a permission it asked for (the Deno process itself lacks it),
  * or the sandbox could be escaped through a permission prompt. The message is one line naming
  * the permission, fit to print after `starlight: `.
+ *
+ * @example Telling a sandbox refusal from other start-up failures
+ * ```ts ignore
+ * import { PermissionError, serve } from "@x/starlight";
+ * try {
+ *   await serve({ app: "./app.ts", permissions: { env: ["DATABASE_URL"] } });
+ * } catch (error) {
+ *   if (error instanceof PermissionError) console.error(`grant it to deno first: ${error.message}`);
+ *   else throw error;
+ * }
+ * ```
  */
 export class PermissionError extends Error {
   /** Always `"PermissionError"`. */

@@ -365,6 +365,29 @@ Deno.test("engine: Response.json and redirects are framed like any body", async 
   assert.equal(fieldValue(redirect, "content-length"), "0");
 });
 
+Deno.test("engine: a Content-Type given alone, or with a null or byte body, goes out", async () => {
+  await using engine = startEngine((request) => {
+    switch (path(request)) {
+      case "/alone":
+        return new Response("{}", { headers: { "content-type": "application/json" } });
+      case "/null":
+        return new Response(null, { status: 201, headers: { "content-type": "a/b" } });
+      default:
+        return new Response(new Uint8Array([1, 2]), { headers: { "Content-Type": "c/d" } });
+    }
+  });
+  const [alone, none, bytes] = await exchange(
+    engine.port,
+    `GET /alone HTTP/1.1\r\n${H}\r\nGET /null HTTP/1.1\r\n${H}\r\nGET /bytes HTTP/1.1\r\n${H}\r\n`,
+    3,
+  );
+  assert.deepEqual(fieldValues(alone, "content-type"), ["application/json"]);
+  assert.deepEqual(fieldValues(none, "content-type"), ["a/b"]);
+  assert.equal(fieldValue(none, "content-length"), "0");
+  assert.deepEqual(fieldValues(bytes, "content-type"), ["c/d"]);
+  assert.equal(fieldValue(bytes, "content-length"), "2");
+});
+
 Deno.test("engine: an app returning Response.error() gets a 500", {}, async () => {
   await using engine = startEngine(() => Response.error());
   const [response] = await exchange(engine.port, GET, 1, { expectClose: true });
