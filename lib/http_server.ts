@@ -48,6 +48,7 @@ export class HttpServer implements ConnectionOwner {
   readonly #connections = new Set<Connection>();
   readonly #listeners = new Set<Deno.Listener>();
   readonly #drain = new AbortController();
+  readonly #goingAway = new AbortController();
   readonly #maxRequests: number;
   #requests = 0;
   #limited = false;
@@ -67,9 +68,21 @@ export class HttpServer implements ConnectionOwner {
     return this.#drain.signal.aborted;
   }
 
-  /** Aborts when draining begins. */
+  /**
+   * Aborts when upgraded connections (WebSockets) must end, closing with 1001 Going Away:
+   * on drain, on abort, or on {@link closeUpgraded}.
+   */
   get drainSignal(): AbortSignal {
-    return this.#drain.signal;
+    return this.#goingAway.signal;
+  }
+
+  /**
+   * Asks upgraded connections to end now (WebSockets send 1001 and wait for the peer's close
+   * frame). A retiring worker calls it: they never end by themselves, and the replacement
+   * worker already takes new connections.
+   */
+  closeUpgraded(): void {
+    this.#goingAway.abort();
   }
 
   /** True once draining began or the request limit was reached. */
@@ -171,6 +184,7 @@ export class HttpServer implements ConnectionOwner {
    */
   drain(): Promise<void> {
     this.#drain.abort();
+    this.#goingAway.abort();
     this.stopAccepting();
     for (const connection of this.#connections) connection.closeIfIdle();
     if (this.#connections.size === 0) return Promise.resolve();
@@ -182,6 +196,7 @@ export class HttpServer implements ConnectionOwner {
   /** Ends every connection now (after the graceful deadline). */
   abort(): void {
     this.#drain.abort();
+    this.#goingAway.abort();
     this.stopAccepting();
     for (const connection of this.#connections) connection.expire();
   }

@@ -253,6 +253,12 @@ export function composePermissions(
   for (const dir of packageDirectories(appDir)) {
     if (holds({ name: "read", path: dir })) read.push(dir);
   }
+  // An app that imports Starlight itself (retireWorker, upgradeWebSocket) from a local checkout
+  // reads Starlight's own files; they hold nothing secret. From JSR or a URL nothing is read.
+  if (workerModule.startsWith("file:")) {
+    const starlight = dirname(dirname(fromFileUrl(workerModule)));
+    if (holds({ name: "read", path: starlight })) read.push(starlight);
+  }
 
   const imports = DEFAULT_IMPORT_HOSTS.filter((host) => holds({ name: "import", host }));
   for (const module of [workerModule, app]) {

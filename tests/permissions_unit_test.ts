@@ -46,7 +46,8 @@ function compose(
 Deno.test("default: net for the listeners, read for the app's directory and npm packages", () => {
   const permissions = compose({});
   assert.deepEqual(permissions.net, ["0.0.0.0:5000"]);
-  assert.deepEqual(permissions.read, ["/srv/site", `${denoDir()}/npm`]);
+  // Starlight's own directory, for apps that import it from a local checkout.
+  assert.deepEqual(permissions.read, ["/srv/site", `${denoDir()}/npm`, "/opt/starlight"]);
   for (const kind of ["write", "env", "run", "sys", "ffi"] as const) {
     assert.equal(permissions[kind], false, kind);
   }
@@ -62,7 +63,12 @@ Deno.test("grants are added to the defaults; a bare flag is everything of its ki
     write: true,
   });
   assert.deepEqual(permissions.net, ["0.0.0.0:5000", "db:5432"]);
-  assert.deepEqual(permissions.read, ["/srv/site", `${denoDir()}/npm`, "/srv/public"]);
+  assert.deepEqual(permissions.read, [
+    "/srv/site",
+    `${denoDir()}/npm`,
+    "/opt/starlight",
+    "/srv/public",
+  ]);
   assert.deepEqual(permissions.env, ["DATABASE_URL"]);
   assert.equal(permissions.write, true);
   assert.equal(compose({ net: true }).net, true);
@@ -200,7 +206,7 @@ Deno.test("the check refuses what the process lacks, naming it; defaults it lack
   // A default it does not hold (the npm cache: no env access to find it, no read access to
   // it) is left out instead of refused.
   const defaults = JSON.parse(lines[0].slice(3));
-  assert.deepEqual(defaults.read, ["/srv/site"]);
+  assert.deepEqual(defaults.read, ["/srv/site", "/opt/starlight"]);
   assert.deepEqual(defaults.net, ["127.0.0.1:5000"]);
   assert.match(lines[1], /^OK /, "env FOO is held");
   assert.match(lines[2], /^PermissionError: cannot give the app write access to "\/data"/);

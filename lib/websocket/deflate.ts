@@ -19,6 +19,19 @@ const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 const INFLATE_STEP = 8 * 1024;
 
 /**
+ * Below this size, compressor output that ends with {@link TAIL} is a whole sync flush. Deno's
+ * compressor (flate2) writes through a 32 KiB buffer and may leave the rest of a flush
+ * pending only once that buffer filled; a larger output could end with the tail's bytes by
+ * chance (stored data), so it is drained with an empty write to be sure.
+ */
+const SURE_FLUSH_BYTES = 16 * 1024;
+
+/** Empty writes tried before giving up on a compressor that never completes its flush. */
+const MAX_DRAIN_WRITES = 64;
+
+const EMPTY = new Uint8Array(0);
+
+/**
  * Compresses outgoing messages.
  *
  * @example
@@ -44,10 +57,17 @@ export class MessageDeflater {
 
   /** Compresses one whole message into the payload of a frame with RSV1 set. */
   async deflate(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-    this.#pump ??= new TransformPump(new CompressionStream("deflate-raw"));
+    const pump = this.#pump ??= new TransformPump(new CompressionStream("deflate-raw"));
     try {
-      const out = await this.#pump.push(data);
-      if (!endsWithTail(out)) throw new Error("deflate output did not end in a sync flush");
+      const parts = [await pump.push(data)];
+      // A large output may stop short of the sync flush: Deno's compressor holds the rest
+      // back until its next write. Each empty write releases more, ending in an empty stored
+      // block, which is harmless inside the message.
+      for (let last = parts[0]; !flushComplete(last);) {
+        if (parts.length > MAX_DRAIN_WRITES) throw new Error("deflate output never ended");
+        parts.push(last = await pump.push(EMPTY));
+      }
+      const out = concat(parts, parts.reduce((size, part) => size + part.length, 0));
       return out.subarray(0, out.length - TAIL.length);
     } finally {
       if (this.#noContextTakeover) this.close();
@@ -132,6 +152,11 @@ export class MessageInflater {
     this.#pump?.close();
     this.#pump = undefined;
   }
+}
+
+/** Whether `last`, the latest compressor output, completes the message's sync flush. */
+function flushComplete(last: Uint8Array): boolean {
+  return last.length < SURE_FLUSH_BYTES && endsWithTail(last);
 }
 
 function endsWithTail(bytes: Uint8Array): boolean {
