@@ -15,9 +15,9 @@ function two(n: number): string {
 /** `[10/Oct/2000:13:55:36 +0000]`, in UTC. */
 function clfTime(ms: number): string {
   const d = new Date(ms);
-  return `[${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${
-    two(d.getUTCMinutes())
-  }:${two(d.getUTCSeconds())} +0000]`;
+  return `[${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${
+    two(d.getUTCHours())
+  }:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000]`;
 }
 
 /** Escapes quotes and control bytes the way Apache does, so a line cannot be forged. */
@@ -41,7 +41,9 @@ function quoted(value: string): string {
  * ```
  */
 export function formatAccessLine(entry: AccessEntry): string {
-  return `${entry.remote} - - ${clfTime(entry.time)} "${quoted(entry.requestLine)}" ${entry.status} ${
-    entry.bytes === 0 ? "-" : entry.bytes
-  } "${quoted(entry.referer)}" "${quoted(entry.userAgent)}"`;
+  return `${entry.remote} - - ${clfTime(entry.time)} "${
+    quoted(entry.requestLine)
+  }" ${entry.status} ${entry.bytes === 0 ? "-" : entry.bytes} "${quoted(entry.referer)}" "${
+    quoted(entry.userAgent)
+  }"`;
 }

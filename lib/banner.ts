@@ -11,7 +11,9 @@ import type { ListenSpec } from "./listen_spec.ts";
  * A TCP listener on a specific host names it after the port.
  */
 export function bannerLine(software: string, spec: ListenSpec, tls: boolean): string {
-  const start = `Starting ${software} ${tls && spec.kind === "tcp" ? "https" : "http"} server listening at `;
+  const start = `Starting ${software} ${
+    tls && spec.kind === "tcp" ? "https" : "http"
+  } server listening at `;
   switch (spec.kind) {
     case "tcp":
       return spec.hostname === "0.0.0.0" || spec.hostname === "::"

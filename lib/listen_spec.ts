@@ -7,7 +7,24 @@
 import { isAbsolute, resolve } from "node:path";
 import { OptionError } from "./options.ts";
 
-/** One address to listen on. */
+/**
+ * One address to listen on, as `Server.addresses` reports it (with port 0 resolved).
+ *
+ * @example
+ * ```ts
+ * import type { ListenSpec } from "@x/starlight";
+ * function show(spec: ListenSpec): string {
+ *   switch (spec.kind) {
+ *     case "tcp":
+ *       return `${spec.hostname}:${spec.port}`;
+ *     case "unix":
+ *       return spec.path;
+ *     case "abstract":
+ *       return `@${spec.name}`;
+ *   }
+ * }
+ * ```
+ */
 export type ListenSpec =
   /** A TCP address; `hostname` is written without IPv6 brackets. */
   | { kind: "tcp"; hostname: string; port: number }
@@ -15,6 +32,25 @@ export type ListenSpec =
   | { kind: "unix"; path: string }
   /** A Linux abstract socket, written with a leading `@`. */
   | { kind: "abstract"; name: string };
+
+/**
+ * Internal: how a worker's loopback listener recognises the supervisor's UNIX-socket relay
+ * (see `unix_socket.ts`). Never given by users; never shown in banners.
+ */
+export interface RelayInfo {
+  /** Hex secret the relay sends first on every connection; anything else is dropped. */
+  token: string;
+  /** The public sockets, indexed by the byte the relay sends after the token. */
+  sockets: ListenSpec[];
+}
+
+/** A worker-side TCP listener on loopback that serves connections relayed from UNIX sockets. */
+export type RelayListenSpec = Extract<ListenSpec, { kind: "tcp" }> & { relay: RelayInfo };
+
+/** Whether `spec` is the internal relay listener rather than an address the user gave. */
+export function isRelaySpec(spec: ListenSpec): spec is RelayListenSpec {
+  return spec.kind === "tcp" && typeof (spec as Partial<RelayListenSpec>).relay === "object";
+}
 
 /** What a listen string cannot say by itself. */
 export interface ListenSpecContext {

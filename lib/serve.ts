@@ -10,11 +10,12 @@ import { bannerLine } from "./banner.ts";
 import type { Handler } from "./handler.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/head.ts";
 import { HttpServer } from "./http_server.ts";
-import { boundSpec, openListener } from "./listen.ts";
+// [listeners: main-thread sockets and the UNIX-socket relay]
+import { openInProcess, UnixRelay } from "./unix_relay.ts";
 import type { ListenSpec } from "./listen_spec.ts";
 import { announce, log, setupLogging, writeAccess } from "./log.ts";
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from "./options.ts";
-import { workerPermissions } from "./permissions.ts";
+import { describeAppPermissions, workerPermissions } from "./permissions.ts";
 import { formatAccessLine } from "./access_log.ts";
 import { setRetireHook } from "./retire.ts";
 import { Supervisor, WorkerStartError } from "./supervisor.ts";
@@ -48,13 +49,40 @@ export interface Server {
   readonly finished: Promise<void>;
 }
 
-/** How `serve()` was called: the CLI owns logging; an embedding program may have its own. */
+/**
+ * How `serve()` was called: the CLI owns logging; an embedding program may have its own.
+ *
+ * @example Starlight's log configuration even where the program configured LogTape
+ * ```ts ignore
+ * import { serve } from "@x/starlight";
+ * await serve({ app: "./app.ts", errorLog: "/var/log/app.log" }, { ownsLogging: true });
+ * ```
+ */
 export interface ServeContext {
   /** Configure logging even if the program already configured LogTape. */
   ownsLogging?: boolean;
 }
 
-/** Starts the server; rejects with a one-line error when it cannot. */
+/**
+ * Starts the server in this process and resolves once it listens; rejects with a one-line
+ * error when it cannot (an `OptionError` for a bad option, with the command line's message).
+ * Options are the command line's, camelCased, with the same defaults.
+ *
+ * @example A module on four workers, stopped gracefully on SIGTERM
+ * ```ts ignore
+ * import { serve } from "@x/starlight";
+ * const server = await serve({ app: new URL("./app.ts", import.meta.url), workers: 4 });
+ * Deno.addSignalListener("SIGTERM", () => server.shutdown());
+ * await server.finished;
+ * ```
+ *
+ * @example A handler function in this thread (`workers: 0`), on a free port
+ * ```ts ignore
+ * import { serve } from "@x/starlight";
+ * const server = await serve({ app: () => new Response("hi"), workers: 0, port: 0 });
+ * console.log(server.addresses); // [{ kind: "tcp", hostname: "0.0.0.0", port: 41234 }]
+ * ```
+ */
 export async function serve(options: ServeOptions, context: ServeContext = {}): Promise<Server> {
   const resolved = resolveOptions(options);
   await setupLogging({
@@ -63,13 +91,14 @@ export async function serve(options: ServeOptions, context: ServeContext = {}): 
     accessToStderr: resolved.env === "development",
     quiet: resolved.quiet,
   }, !context.ownsLogging);
-  const tls = resolved.ssl ? await readTls(resolved) : undefined;
+  const tls = await readTls(resolved); // [listeners: undefined without --ssl; rejects stray TLS options]
   const server = resolved.workers === 0
     ? await serveInProcess(resolved, tls)
     : await serveWithWorkers(resolved, tls);
   for (const spec of server.addresses) {
     announce(bannerLine(resolved.serverSoftware, spec, tls !== undefined));
   }
+  announce(describeAppPermissions(resolved, server.addresses));
   return server;
 }
 
@@ -111,24 +140,11 @@ async function serveInProcess(
   });
   setRetireHook(() => {});
   if (Number.isFinite(options.maxWsMessage)) setDefaultMaxMessageSize(options.maxWsMessage);
-  const addresses: ListenSpec[] = [];
-  const listeners: Deno.Listener[] = [];
-  try {
-    for (const spec of options.listeners) {
-      const listener = openListener(spec, "single", tls);
-      listeners.push(listener);
-      addresses.push(boundSpec(spec, listener));
-    }
-  } catch (error) {
-    for (const listener of listeners) listener.close();
-    throw new Error(`cannot listen: ${describe(error)}`);
-  }
-  listeners.forEach((listener, i) =>
-    http.serve(
-      listener,
-      tls !== undefined && options.listeners[i].kind === "tcp" ? "https" : "http",
-    )
-  );
+  // [listeners: TCP, TLS, UNIX and abstract sockets in this thread; socket files removed at exit]
+  const opened = await openInProcess(options.listeners, tls);
+  const addresses = opened.addresses;
+  opened.listeners.forEach((listener, i) => http.serve(listener, opened.schemes[i]));
+  // [/listeners]
   let stopping: Promise<void> | undefined;
   return {
     addresses,
@@ -141,6 +157,7 @@ async function serveInProcess(
       const deadline = setTimeout(() => http.abort(), options.gracefulTimeout * 1000);
       stopping = http.drain().then(() => {
         clearTimeout(deadline);
+        opened.close(); // [listeners]
         finished.resolve();
       });
       return stopping;
@@ -185,6 +202,13 @@ async function serveWithWorkers(
     maxWsMessage: options.maxWsMessage,
     accessLog: options.accessLog !== undefined || options.env === "development",
   };
+  // Before any worker exists: a permission this process cannot pass on to the app, or any
+  // chance of a permission prompt, is refused in one line naming it.
+  workerPermissions(options.permissions, options.listeners, app, workerUrl.href);
+  // [listeners: UNIX sockets are bound here and relayed to the workers' loopback listener]
+  const relay = await UnixRelay.open(options.listeners);
+  worker.listeners = relay.workerListeners;
+  // [/listeners]
   const supervisor = new Supervisor({
     workers: options.workers,
     spawnInterval: options.spawnInterval * 1000,
@@ -198,8 +222,9 @@ async function serveWithWorkers(
   });
   let addresses: ListenSpec[];
   try {
-    addresses = await supervisor.start();
+    addresses = relay.start(await supervisor.start()); // [listeners]
   } catch (error) {
+    relay.close(); // [listeners]
     if (error instanceof WorkerStartError) throw new AppError(error.message);
     throw error;
   }
@@ -208,8 +233,11 @@ async function serveWithWorkers(
   }
   return {
     addresses,
-    finished: supervisor.finished,
-    shutdown: () => supervisor.shutdown(),
+    finished: supervisor.finished.then(() => relay.close()), // [listeners]
+    shutdown: () => {
+      relay.stopAccepting(); // [listeners]
+      return supervisor.shutdown();
+    },
     restart: () => supervisor.restart(),
     addWorker: () => supervisor.grow(),
     removeWorker: () => supervisor.shrink(),

@@ -1,0 +1,86 @@
+/**
+ * A `Deno.Listener` over another one that prepares each connection before the engine gets it:
+ * the relay listener checks the relay's token, the client-certificate TLS listener wraps the
+ * connection in a lazily handshaking TLS connection. Connections are taken from the kernel only
+ * when the engine asks for one, so a worker that stops accepting leaves the rest of a shared
+ * accept queue to the other workers.
+ *
+ * @module
+ */
+
+/** A listener whose connections are `prepare(raw)`; `undefined` drops that connection. */
+export class WrappedListener<C extends Deno.Conn = Deno.Conn> implements Deno.Listener<C> {
+  /** The address of the underlying listener. */
+  readonly addr: Deno.Addr;
+  readonly #inner: Deno.Listener;
+  readonly #prepare: (conn: Deno.Conn) => C | undefined | Promise<C | undefined>;
+
+  /** Wraps `inner`; closing this closes it. */
+  constructor(
+    inner: Deno.Listener,
+    prepare: (conn: Deno.Conn) => C | undefined | Promise<C | undefined>,
+  ) {
+    this.#inner = inner;
+    this.#prepare = prepare;
+    this.addr = inner.addr;
+  }
+
+  /** The next prepared connection; rejects as the underlying `accept()` does (closed, …). */
+  async accept(): Promise<C> {
+    for (;;) {
+      const conn = await this.#inner.accept();
+      const prepared = await this.#prepare(conn);
+      if (prepared !== undefined) return prepared;
+    }
+  }
+
+  /** Stops accepting. */
+  close(): void {
+    this.#inner.close();
+  }
+
+  /** Iterates over accepted connections until closed. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<C> {
+    for (;;) {
+      try {
+        yield await this.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Closes, ignoring "already closed". */
+  [Symbol.dispose](): void {
+    closeQuietly(this.#inner);
+  }
+
+  /** Keeps the event loop alive while listening (the default). */
+  ref(): void {
+    this.#inner.ref();
+  }
+
+  /** Lets the event loop end while listening. */
+  unref(): void {
+    this.#inner.unref();
+  }
+}
+
+/** Closes a connection or listener, ignoring "already closed". */
+export function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/** Writes all of `bytes` (a `write` may take only part of a buffer). */
+export async function writeAll(
+  conn: { write(p: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+}
