@@ -901,7 +901,7 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** Errors that mean the peer went away, not that something is wrong with the server. */
+/** Errors that mean the peer went away or misbehaved, not that something is wrong with the server. */
 export function isDisconnect(error: unknown): boolean {
   return error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.ConnectionReset ||
@@ -909,5 +909,8 @@ export function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.NotConnected ||
     error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.UnexpectedEof;
+    error instanceof Deno.errors.UnexpectedEof ||
+    // A failed TLS handshake (a scanner, a plain-HTTP client on the TLS port) ends that
+    // connection only; it is not worth a warning.
+    error instanceof Deno.errors.InvalidData;
 }

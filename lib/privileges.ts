@@ -9,7 +9,12 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { log } from "./log.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { denoDir } from "./permissions.ts";
 
 /** Who the server becomes. */
 export interface Identity {
@@ -239,4 +244,27 @@ export function unreadableFor(identity: Identity, paths: string[]): string[] {
     }
     return false;
   });
+}
+
+/**
+ * Warns when workers started after the switch to `identity` (restarts, replacements) could not
+ * read the app's directory or Deno's cache, so the failure is foreseen at start, not at the
+ * first restart.
+ */
+export function warnUnreadableAfterDrop(
+  options: ResolvedOptions,
+  identity: Identity | undefined,
+): void {
+  if (identity === undefined || typeof options.app !== "string") return;
+  const paths: string[] = [];
+  if (options.app.startsWith("file:")) paths.push(dirname(fileURLToPath(options.app)));
+  const cache = denoDir();
+  if (cache !== undefined) paths.push(cache);
+  const unreadable = unreadableFor(identity, paths);
+  if (unreadable.length === 0) return;
+  log.warning(
+    "after the switch to {who}, workers started later (restarts, replacements) cannot read {paths}: " +
+      "loading the app or its packages may fail then; give read access, or set DENO_DIR to a cache that user can read",
+    { who: identity.user ?? `group ${identity.gid}`, paths: unreadable.join(", ") },
+  );
 }

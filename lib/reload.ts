@@ -9,6 +9,9 @@
 
 import { basename, dirname, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ListenSpec } from "./listen_spec.ts";
+import { log } from "./log.ts";
+import type { ResolvedOptions } from "./options.ts";
 
 /** What the watcher needs. */
 export interface ReloadOptions {
@@ -106,4 +109,40 @@ export function watchForReload(options: ReloadOptions): Reloader {
       }
     },
   };
+}
+
+/** The server `reloadOnChange` restarts. */
+interface Restartable {
+  readonly addresses: readonly ListenSpec[];
+  restart(): Promise<void>;
+}
+
+/**
+ * `--reload` for a running server: watches the app's directory, ignoring the server's own log,
+ * pid and socket files, and restarts the workers on a change. Returns undefined (after a
+ * warning) when the app cannot be watched.
+ */
+export function reloadOnChange(
+  options: ResolvedOptions,
+  server: Restartable,
+): Reloader | undefined {
+  if (typeof options.app !== "string") return undefined;
+  const ignore = [options.errorLog, options.accessLog, options.pid]
+    .concat(server.addresses.map((spec) => spec.kind === "unix" ? spec.path : undefined))
+    .filter((path): path is string => path !== undefined);
+  try {
+    const reloader = watchForReload({
+      app: options.app,
+      ignore,
+      restart: async (paths) => {
+        log.info("reload: {path} changed; restarting the workers", { path: paths[0] ?? "?" });
+        await server.restart();
+      },
+    });
+    log.info("reload: watching {directory}", { directory: reloader.directory });
+    return reloader;
+  } catch (error) {
+    log.warning("{reason}", { reason: (error as Error).message });
+    return undefined;
+  }
 }

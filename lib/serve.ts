@@ -14,7 +14,10 @@ import { HttpServer } from "./http_server.ts";
 import { openInProcess, UnixRelay } from "./unix_relay.ts";
 import type { ListenSpec } from "./listen_spec.ts";
 import { announce, log, setupLogging, writeAccess } from "./log.ts";
-import { type ResolvedOptions, resolveOptions, type ServeOptions } from "./options.ts";
+import { OptionError, type ResolvedOptions, resolveOptions, type ServeOptions } from "./options.ts";
+import { ProcessControl } from "./process.ts";
+import { warnUnreadableAfterDrop } from "./privileges.ts";
+import { reloadOnChange } from "./reload.ts";
 import { describeAppPermissions, workerPermissions } from "./permissions.ts";
 import { formatAccessLine } from "./access_log.ts";
 import { setRetireHook } from "./retire.ts";
@@ -61,6 +64,8 @@ export interface Server {
 export interface ServeContext {
   /** Configure logging even if the program already configured LogTape. */
   ownsLogging?: boolean;
+  /** Set by the CLI in the daemon it started: `daemonize` is refused anywhere else. */
+  daemonized?: boolean;
 }
 
 /**
@@ -85,12 +90,45 @@ export interface ServeContext {
  */
 export async function serve(options: ServeOptions, context: ServeContext = {}): Promise<Server> {
   const resolved = resolveOptions(options);
+  if (resolved.daemonize && !context.daemonized) {
+    throw new OptionError(
+      "--daemonize",
+      "--daemonize: only the command line daemonizes; run an embedding program under a service manager",
+    );
+  }
   await setupLogging({
     errorLog: resolved.errorLog,
     accessLog: resolved.accessLog,
     accessToStderr: resolved.env === "development",
     quiet: resolved.quiet,
   }, !context.ownsLogging);
+  // Before anything listens: an unknown --user/--group is an error, and the pid file exists.
+  const control = ProcessControl.begin(resolved);
+  let server: Server | undefined;
+  try {
+    server = await start(resolved);
+    control.afterListening();
+  } catch (error) {
+    if (server !== undefined) {
+      // Listening, but the privilege drop failed: never serve with the wrong identity.
+      server.shutdown();
+      server.shutdown();
+      await server.finished;
+    }
+    await control.finish();
+    throw error;
+  }
+  warnUnreadableAfterDrop(resolved, control.identity);
+  const reloader = resolved.reload ? reloadOnChange(resolved, server) : undefined;
+  const finished = server.finished.then(async () => {
+    reloader?.close();
+    await control.finish();
+  });
+  return { ...server, finished };
+}
+
+/** Opens the listeners and starts serving (in this thread or with workers); prints the banner. */
+async function start(resolved: ResolvedOptions): Promise<Server> {
   const tls = await readTls(resolved); // [listeners: undefined without --ssl; rejects stray TLS options]
   const server = resolved.workers === 0
     ? await serveInProcess(resolved, tls)

@@ -245,3 +245,32 @@ Deno.test("serve(): the defaults are the CLI's", () => {
     "a URL and a path name the same module",
   );
 });
+
+Deno.test("serve(): the pid file option is honoured, not only by the CLI", async () => {
+  const dir = await Deno.makeTempDir();
+  const pid = `${dir}/server.pid`;
+  try {
+    const server = await serve({
+      app: () => new Response("ok"),
+      workers: 0,
+      host: "127.0.0.1",
+      port: 0,
+      quiet: true,
+      pid,
+    });
+    assert.equal((await Deno.readTextFile(pid)).trim(), String(Deno.pid));
+    await within(server.shutdown(), 10_000, "shutdown");
+    await within(server.finished, 10_000, "finished");
+    await assert.rejects(Deno.stat(pid), Deno.errors.NotFound, "removed at exit");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve(): daemonize is refused with one line (only the CLI can daemonize)", async () => {
+  await assert.rejects(
+    serve({ app: () => new Response("ok"), workers: 0, port: 0, quiet: true, daemonize: true }),
+    (error: Error) =>
+      error instanceof OptionError && /--daemonize: only the command line/.test(error.message),
+  );
+});
