@@ -47,6 +47,8 @@ export class HttpServer implements ConnectionOwner {
   readonly #hooks: ServerHooks;
   readonly #connections = new Set<Connection>();
   readonly #listeners = new Set<Deno.Listener>();
+  /** The running accept loops; each ends once its listener is closed. */
+  readonly #loops = new Set<Promise<void>>();
   readonly #drain = new AbortController();
   readonly #goingAway = new AbortController();
   readonly #maxRequests: number;
@@ -131,7 +133,13 @@ export class HttpServer implements ConnectionOwner {
   }
 
   /** Accepts connections from `listener` until it is closed; `scheme` is `http` or `https`. */
-  async serve(listener: Deno.Listener, scheme: string): Promise<void> {
+  serve(listener: Deno.Listener, scheme: string): Promise<void> {
+    const loop = this.#acceptLoop(listener, scheme);
+    this.#loops.add(loop);
+    return loop.finally(() => this.#loops.delete(loop));
+  }
+
+  async #acceptLoop(listener: Deno.Listener, scheme: string): Promise<void> {
     this.#listeners.add(listener);
     try {
       while (!this.draining) {
@@ -145,10 +153,8 @@ export class HttpServer implements ConnectionOwner {
           await new Promise((resolve) => setTimeout(resolve, 50));
           continue;
         }
-        if (this.draining) {
-          conn.close();
-          break;
-        }
+        // A connection accepted as the listener closed is served (one response, then close):
+        // its client has sent its request already. The loop ends at its next turn.
         if (conn.remoteAddr.transport === "tcp") {
           try {
             (conn as Deno.TcpConn).setNoDelay(true);
@@ -182,13 +188,16 @@ export class HttpServer implements ConnectionOwner {
    * Graceful stop: no new connections, idle keep-alive connections closed at once, requests in
    * flight finished (their responses say `Connection: close`). Resolves when all are done.
    */
-  drain(): Promise<void> {
+  async drain(): Promise<void> {
     this.#drain.abort();
     this.#goingAway.abort();
     this.stopAccepting();
+    // An accept that completed as its listener closed reaches its loop a moment later: wait
+    // for the loops to end, so every accepted connection is known before idle ones close.
+    await Promise.all(this.#loops);
     for (const connection of this.#connections) connection.closeIfIdle();
-    if (this.#connections.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
+    if (this.#connections.size === 0) return;
+    await new Promise<void>((resolve) => {
       this.#idle = resolve;
     });
   }

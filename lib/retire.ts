@@ -9,17 +9,21 @@
 
 const hookKey = Symbol.for("starlight.retire");
 
-type Hooked = typeof globalThis & { [hookKey]?: () => void };
+type Hooked = typeof globalThis & { [hookKey]?: () => boolean | void };
 
-/** Installs what {@link retireWorker} calls (done by the worker at start). */
-export function setRetireHook(hook: () => void): void {
+/**
+ * Installs what {@link retireWorker} calls (done by the worker at start). A hook returning
+ * `false` says there is nothing to retire (serving in the main thread).
+ */
+export function setRetireHook(hook: () => boolean | void): void {
   (globalThis as Hooked)[hookKey] = hook;
 }
 
 /**
  * Asks Starlight to retire the worker running this code once the responses in flight are
  * sent: it stops accepting, a fresh worker replaces it, and it exits. Useful after a leak or a
- * fatal condition the app detects. Returns false when not running under Starlight.
+ * fatal condition the app detects. Returns false when there is no worker to retire: not running
+ * under Starlight, or serving in the main thread (`workers: 0`).
  *
  * @example
  * ```ts
@@ -35,6 +39,5 @@ export function setRetireHook(hook: () => void): void {
 export function retireWorker(): boolean {
   const hook = (globalThis as Hooked)[hookKey];
   if (hook === undefined) return false;
-  hook();
-  return true;
+  return hook() !== false;
 }

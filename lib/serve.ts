@@ -176,7 +176,7 @@ async function serveInProcess(
       ? (entry) => writeAccess(formatAccessLine(entry))
       : undefined,
   });
-  setRetireHook(() => {});
+  setRetireHook(() => false);
   if (Number.isFinite(options.maxWsMessage)) setDefaultMaxMessageSize(options.maxWsMessage);
   // [listeners: TCP, TLS, UNIX and abstract sockets in this thread; socket files removed at exit]
   const opened = await openInProcess(options.listeners, tls);

@@ -17,10 +17,18 @@ import { formatAccessLine } from "./access_log.ts";
 import { AppError, loadApp } from "./app.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/head.ts";
 import { HttpServer } from "./http_server.ts";
-import { boundSpec, openListener } from "./listen.ts";
+import { boundSpec, listenerScheme, openListener } from "./listen.ts";
 import { setRetireHook } from "./retire.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
-import type { FromWorker, RetireMode, ToWorker, WorkerConfig } from "./worker_protocol.ts";
+import {
+  BALANCE_HEADER,
+  type BalanceConfig,
+  type FromWorker,
+  isLoadBalanced,
+  type RetireMode,
+  type ToWorker,
+  type WorkerConfig,
+} from "./worker_protocol.ts";
 
 const postToSupervisor = self.postMessage.bind(self);
 const closeWorker = self.close.bind(self);
@@ -35,7 +43,12 @@ function post(message: FromWorker): void {
 }
 
 function lock(target: object, name: string, value: unknown): void {
-  Object.defineProperty(target, name, { value, writable: false, configurable: false, enumerable: true });
+  Object.defineProperty(target, name, {
+    value,
+    writable: false,
+    configurable: false,
+    enumerable: true,
+  });
 }
 
 lock(Deno, "exit", function exit(code?: number): never {
@@ -55,8 +68,39 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
+let crashes = 0;
+
+/**
+ * An uncaught error or unhandled rejection would end the worker with every request it is
+ * serving. Instead the first one is reported with its stack and the supervisor recycles the
+ * worker: it stops accepting, finishes its requests, and a fresh worker replaces it.
+ */
+function uncaught(kind: string, error: unknown): void {
+  crashes++;
+  const text = error instanceof Error
+    ? (error.stack ?? describeError(error))
+    : describeError(error);
+  if (crashes === 1) post({ type: "crashed", reason: `${kind} ${text}` });
+  else if (crashes <= 10) {
+    post({ type: "log", level: "error", message: `${kind} ${text.split("\n")[0]}` });
+  }
+}
+
+self.addEventListener("error", (event: ErrorEvent) => {
+  event.preventDefault();
+  uncaught("uncaught", event.error ?? event.message);
+});
+self.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
+  event.preventDefault();
+  uncaught("unhandled rejection:", event.reason);
+});
+
 let server: HttpServer | undefined;
+/** The accept loops; each ends once its listener is closed. */
+const acceptLoops: Promise<void>[] = [];
 let retiring = false;
+/** Aborts when a shutdown overtakes a recycle: idle connections then close at once. */
+const drainNow = new AbortController();
 let appAsked = false;
 const reported = new Set<string>();
 
@@ -65,12 +109,127 @@ function warn(message: string, error?: unknown): void {
   if (error instanceof Deno.errors.NotCapable) {
     if (reported.has(error.message)) return;
     reported.add(error.message);
-    post({ type: "log", level: "warning", message: `permission denied to the app: ${error.message}` });
+    post({
+      type: "log",
+      level: "warning",
+      message: `permission denied to the app: ${error.message}`,
+    });
     return;
   }
-  const detail = error === undefined ? "" : `: ${error instanceof Error && error.stack ? error.stack : describeError(error)}`;
+  const detail = error === undefined
+    ? ""
+    : `: ${error instanceof Error && error.stack ? error.stack : describeError(error)}`;
   post({ type: "log", level: "warning", message: message + detail });
 }
+
+/** Connections a worker may hold beyond its even share before it stops accepting. */
+const SHARE_SLACK = 1;
+
+/**
+ * This worker's part in sharing a load-balanced accept queue fairly (see `BalanceConfig`): it
+ * publishes its live connection count and may accept while it holds no more than the average
+ * plus a little. Not every worker can be above the average, so some worker always accepts.
+ */
+class FairShare {
+  readonly #counts: Int32Array;
+  readonly #cell: number;
+  readonly #connections: () => number;
+  readonly #timer: ReturnType<typeof setInterval>;
+  #left = false;
+
+  constructor(config: BalanceConfig, connections: () => number) {
+    this.#counts = new Int32Array(config.shares);
+    this.#cell = BALANCE_HEADER + config.slot;
+    this.#connections = connections;
+    // Connections also end while no accept is pending: keep the count fresh for the others.
+    const timer = setInterval(() => this.#publish(), 50);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #publish(): number {
+    const mine = this.#left ? 0 : this.#connections();
+    Atomics.store(this.#counts, this.#cell, mine);
+    return mine;
+  }
+
+  /** Whether this worker may take the next connection now. */
+  allows(): boolean {
+    const mine = this.#publish();
+    const workers = Atomics.load(this.#counts, 0);
+    if (workers <= 1 || this.#left) return true;
+    const end = BALANCE_HEADER + Atomics.load(this.#counts, 1);
+    let total = 0;
+    for (let i = BALANCE_HEADER; i < end; i++) total += Atomics.load(this.#counts, i);
+    return mine * workers <= total + SHARE_SLACK * workers;
+  }
+
+  /** This worker no longer accepts: its connections no longer count. */
+  leave(): void {
+    this.#left = true;
+    clearInterval(this.#timer);
+    Atomics.store(this.#counts, this.#cell, 0);
+  }
+}
+
+/** A listener that waits before each accept while its worker holds more than its share. */
+class FairListener implements Deno.Listener {
+  readonly #inner: Deno.Listener;
+  readonly #share: FairShare;
+  #closed = false;
+
+  constructor(inner: Deno.Listener, share: FairShare) {
+    this.#inner = inner;
+    this.#share = share;
+  }
+
+  get addr(): Deno.Addr {
+    return this.#inner.addr;
+  }
+
+  async accept(): Promise<Deno.Conn> {
+    let pause = 1;
+    while (!this.#closed && !this.#share.allows()) {
+      // The other workers take the queue meanwhile; check again soon.
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 20);
+    }
+    if (this.#closed) throw new Deno.errors.BadResource("Listener has been closed");
+    return await this.#inner.accept();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#inner.close();
+  }
+
+  ref(): void {
+    this.#inner.ref();
+  }
+
+  unref(): void {
+    this.#inner.unref();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.Conn> {
+    for (;;) {
+      try {
+        yield await this.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return;
+        throw error;
+      }
+    }
+  }
+
+  [Symbol.dispose](): void {
+    if (!this.#closed) this.close();
+  }
+}
+
+let share: FairShare | undefined;
+/** Idle limit between requests on a persistent connection (ms). */
+let keepaliveTimeout = 0;
 
 async function start(config: WorkerConfig): Promise<void> {
   if (Number.isFinite(config.maxWsMessage)) setDefaultMaxMessageSize(config.maxWsMessage);
@@ -78,7 +237,10 @@ async function start(config: WorkerConfig): Promise<void> {
   try {
     handler = await loadApp(config.app);
   } catch (error) {
-    post({ type: "failed", message: error instanceof AppError ? error.message : describeError(error) });
+    post({
+      type: "failed",
+      message: error instanceof AppError ? error.message : describeError(error),
+    });
     return;
   }
   if (retiring) return;
@@ -97,7 +259,9 @@ async function start(config: WorkerConfig): Promise<void> {
     limitReached: () => {
       if (!retiring) post({ type: "limit", reason: appAsked ? "app" : "requests" });
     },
-    access: config.accessLog ? (entry) => post({ type: "access", line: formatAccessLine(entry) }) : undefined,
+    access: config.accessLog
+      ? (entry) => post({ type: "access", line: formatAccessLine(entry) })
+      : undefined,
   }, config.maxRequests);
   const listeners: Deno.Listener[] = [];
   try {
@@ -115,21 +279,31 @@ async function start(config: WorkerConfig): Promise<void> {
     return;
   }
   server = http;
+  keepaliveTimeout = config.keepaliveTimeout;
+  if (config.balance !== undefined) share = new FairShare(config.balance, () => http.connections);
   setRetireHook(() => {
     appAsked = true;
     http.retireSoon();
   });
   for (let i = 0; i < listeners.length; i++) {
-    http.serve(listeners[i], config.tls !== undefined && config.listeners[i].kind === "tcp" ? "https" : "http");
+    const spec = config.listeners[i];
+    const gated = share !== undefined && isLoadBalanced(spec, config.listenMode, config.tls);
+    const listener = gated ? new FairListener(listeners[i], share!) : listeners[i];
+    acceptLoops.push(
+      http.serve(listener, listenerScheme(spec, config.tls)).catch((error) =>
+        warn("accept loop failed", error)
+      ),
+    );
   }
   post({ type: "listening" });
 }
 
-/** Resolves once `server` has no connection left, or `signal` aborts. */
-function allClosed(http: HttpServer, signal: AbortSignal): Promise<void> {
+/** Resolves once `server` has no connection left, `within` ms passed, or `signal` aborts. */
+function allClosed(http: HttpServer, within: number, signal: AbortSignal): Promise<void> {
+  const until = Date.now() + within;
   return new Promise((resolve) => {
     const check = () => {
-      if (http.connections === 0 || signal.aborted) {
+      if (http.connections === 0 || signal.aborted || Date.now() >= until) {
         clearInterval(timer);
         resolve();
       }
@@ -147,12 +321,23 @@ async function retire(mode: RetireMode, deadline: number): Promise<void> {
       cut.abort();
       http.abort();
     }, Math.max(0, deadline - Date.now()));
+    // Every further response says `Connection: close`.
+    if (mode === "recycle") http.retireSoon();
+    http.stopAccepting();
+    // Upgraded connections (WebSockets) never end by themselves: ask them to (1001).
+    http.closeUpgraded();
+    share?.leave();
+    // An accept that completed just as the listener closed is handed to its loop a moment
+    // later; once the loops have ended, every accepted connection is known and gets served
+    // (draining at once would close it unanswered).
+    await Promise.all(acceptLoops);
+    // Recycling leaves idle keep-alive connections until their keep-alive timeout unless their
+    // client sends one more request first; draining closes them now. No connection becomes idle
+    // after this point (every response says close), so once the keep-alive timeout has passed
+    // what remains is requests in flight and WebSockets finishing their close handshake, both
+    // of which draining lets end.
     if (mode === "recycle") {
-      // Every further response says `Connection: close`; idle keep-alive connections end at
-      // their keep-alive timeout unless their client sends one more request first.
-      http.retireSoon();
-      http.stopAccepting();
-      await allClosed(http, cut.signal);
+      await allClosed(http, keepaliveTimeout + 250, AbortSignal.any([cut.signal, drainNow.signal]));
     }
     await http.drain();
     clearTimeout(timer);
@@ -171,12 +356,10 @@ self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
       post({ type: "pong", seq: message.seq });
       break;
     case "retire":
-      if (message.mode === "drain" && retiring && server !== undefined) {
-        // A shutdown overtakes a recycle: idle connections close now.
-        server.drain();
+      if (retiring) {
+        if (message.mode === "drain") drainNow.abort();
         break;
       }
-      if (retiring) break;
       retiring = true;
       retire(message.mode, message.deadline);
       break;
