@@ -718,9 +718,16 @@ export class Connection {
           if (chunked) this.#append(chunk.length.toString(16) + "\r\n");
           this.#appendBytes(chunk);
           if (chunked) this.#append("\r\n");
-          await this.#flush();
         }
         if (pending === null) break;
+        // Chunks the stream already holds share one write; the moment it has none ready, what
+        // is buffered goes out, so a server-sent event is never held back.
+        if (
+          this.#outLength >= DIRECT_WRITE || this.#segments.length > 0 ||
+          await Promise.race([pending, NOT_YET]) === NOT_YET
+        ) {
+          await this.#flush();
+        }
         const result = await pending;
         if (result.done) break;
         if (!(result.value instanceof Uint8Array)) {
@@ -782,7 +789,15 @@ export class Connection {
 
   #appendBytes(bytes: Uint8Array): void {
     if (bytes.length >= DIRECT_WRITE) {
-      this.#large = bytes;
+      // Too large to copy: it is written as it is, after what is buffered so far, and what is
+      // appended next goes after it.
+      if (this.#outLength > 0) {
+        this.#segments.push(this.#out.subarray(0, this.#outLength));
+        this.#lent.push(this.#out);
+        this.#out = EMPTY;
+        this.#outLength = 0;
+      }
+      this.#segments.push(bytes);
       return;
     }
     this.#reserve(bytes.length);
@@ -790,8 +805,10 @@ export class Connection {
     this.#outLength += bytes.length;
   }
 
-  /** A body too large to copy into the output buffer, written right after it. */
-  #large: Uint8Array | null = null;
+  /** Output written before `#out`, in order: earlier output buffers and bodies too large to copy. */
+  readonly #segments: Uint8Array[] = [];
+  /** Output buffers referenced by `#segments`, returned to the pool once written. */
+  readonly #lent: Uint8Array[] = [];
 
   #reserve(n: number): void {
     if (this.#outLength + n <= this.#out.length) return;
@@ -806,32 +823,26 @@ export class Connection {
     this.#out = bigger;
   }
 
-  /** Gives the output buffer back once everything in it is written. */
+  /** Gives the output buffers back once everything in them is written. */
   #releaseOutput(): void {
-    const out = this.#out;
-    if (out === EMPTY) return;
+    this.#outLength = 0;
+    this.#segments.length = 0;
+    for (const out of this.#lent.splice(0)) release(out);
+    release(this.#out);
     this.#out = EMPTY;
-    if (out.length === OUTPUT_BUFFER && outputPool.length < POOLED_BUFFERS) outputPool.push(out);
   }
 
   async #flush(): Promise<void> {
-    if (this.#outLength === 0 && this.#large === null) return;
+    if (this.#outLength === 0 && this.#segments.length === 0) return;
     const phase = this.phase;
     this.phase = WRITE;
     this.deadline = Date.now() + this.#options.timeout;
     try {
+      for (const segment of this.#segments) await this.#writeAll(segment);
       if (this.#outLength > 0) await this.#writeAll(this.#out.subarray(0, this.#outLength));
-      this.#outLength = 0;
       this.#releaseOutput();
-      if (this.#large !== null) {
-        const large = this.#large;
-        this.#large = null;
-        await this.#writeAll(large);
-      }
     } catch (error) {
-      this.#outLength = 0;
       this.#releaseOutput();
-      this.#large = null;
       if (this.#closed || isDisconnect(error)) throw new ConnectionGone();
       throw error;
     } finally {
@@ -855,6 +866,11 @@ const NOT_YET: unique symbol = Symbol("not yet");
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(OUTPUT_BUFFER);
 const EMPTY = new Uint8Array(0);
+
+/** Returns an output buffer to the pool, if it is a pooled size and the pool has room. */
+function release(out: Uint8Array): void {
+  if (out.length === OUTPUT_BUFFER && outputPool.length < POOLED_BUFFERS) outputPool.push(out);
+}
 
 /**
  * UTF-8 of a string body. Small bodies go through one reused scratch buffer (the caller copies

@@ -5,7 +5,7 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import { OptionError } from "./options.ts";
+import { OptionError } from "./option_error.ts";
 
 /**
  * One address to listen on, as `Server.addresses` reports it (with port 0 resolved).

@@ -15,11 +15,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { ListenSpec } from "./listen_spec.ts";
 import {
+  PERMISSION_KINDS,
   type ResolvedOptions,
   type ResolvedPermissions,
   resolveOptions,
   type ServeOptions,
 } from "./options.ts";
+import { envGet, holds } from "./permission_query.ts";
 import { promptPossible } from "./relaunch.ts";
 
 /** The hosts Deno allows imports from without `--allow-import`. */
@@ -31,18 +33,6 @@ export const DEFAULT_IMPORT_HOSTS: readonly string[] = [
   "raw.githubusercontent.com:443",
   "gist.githubusercontent.com:443",
 ];
-
-/** The permission kinds a worker is given, in Deno's order. */
-export const PERMISSION_KINDS = [
-  "net",
-  "read",
-  "write",
-  "env",
-  "run",
-  "sys",
-  "ffi",
-  "import",
-] as const;
 
 /** One of {@link PERMISSION_KINDS}. */
 export type PermissionKind = typeof PERMISSION_KINDS[number];
@@ -89,25 +79,6 @@ function listenDescriptor(spec: ListenSpec): string | true {
     case "abstract":
       // Deno has no descriptor for abstract sockets: only full net access allows them.
       return true;
-  }
-}
-
-/** Whether this process holds `descriptor` (never prompts; an invalid descriptor is not held). */
-function holds(descriptor: Deno.PermissionDescriptor): boolean {
-  try {
-    return Deno.permissions.querySync(descriptor).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
-/** An environment variable, or `undefined` when it is unset or not readable without a prompt. */
-function envGet(name: string): string | undefined {
-  if (!holds({ name: "env", variable: name })) return undefined;
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
   }
 }
 

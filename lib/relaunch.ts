@@ -19,6 +19,8 @@
  * @module
  */
 
+import { envGet, holds } from "./permission_query.ts";
+
 const MARK = "STARLIGHT_RELAUNCHED";
 const FORWARDED: Deno.Signal[] = [
   "SIGHUP",
@@ -36,23 +38,6 @@ export const RELAUNCH_FLAGS: readonly string[] = [
   "--unstable-net",
   "--no-prompt",
 ];
-
-function holds(descriptor: Deno.PermissionDescriptor): boolean {
-  try {
-    return Deno.permissions.querySync(descriptor).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
-function envGet(name: string): string | undefined {
-  if (!holds({ name: "env", variable: name })) return undefined;
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
 
 const CMDLINE = "/proc/self/cmdline";
 

@@ -407,3 +407,25 @@ Deno.test(
     assert.equal(response.status, 500);
   },
 );
+
+Deno.test("engine: chunks of 64 KiB and more keep their framing, in order with small ones", async () => {
+  const big = new Uint8Array(100 * 1024).fill(0x61);
+  await using engine = startEngine(() =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("head-"));
+          controller.enqueue(big);
+          controller.enqueue(new TextEncoder().encode("-middle-"));
+          controller.enqueue(big);
+          controller.enqueue(new TextEncoder().encode("-tail"));
+          controller.close();
+        },
+      }),
+    )
+  );
+  const [response] = await exchange(engine.port, `GET / HTTP/1.1\r\n${H}\r\n`, 1, { ms: 10_000 });
+  const a = "a".repeat(big.length);
+  assert.equal(fieldValue(response, "transfer-encoding"), "chunked");
+  assert.equal(response.body, `head-${a}-middle-${a}-tail`);
+});
