@@ -18,6 +18,7 @@ const root = values.starlight === undefined
   ? new URL("../mod.ts", import.meta.url)
   : new URL(values.starlight, `file://${Deno.cwd()}/`);
 const lib = (path: string) => new URL(`lib/${path}`, root).href;
+await import(lib("http/node_reasons.ts"));
 const { Connection } = await import(lib("connection.ts"));
 const { DEFAULT_HEAD_LIMITS } = await import(lib("http/head.ts"));
 const requests = Number(values.requests ?? 200_000);

@@ -9,11 +9,20 @@ import { isRelaySpec, type ListenSpec } from "./listen_spec.ts";
 import type { ListenMode } from "./options.ts";
 import { openRelayListener } from "./relay_listener.ts";
 import type { ServerTls } from "./tls.ts";
-import { openNodeTlsListener } from "./tls_node.ts";
 import type { TlsMaterial } from "./worker_protocol.ts";
 
 /** `Deno.listen` options including the shared-socket flag missing from Deno's declarations. */
 type TcpListenOptions = Deno.TcpListenOptions & { reusePort?: boolean; loadBalanced?: boolean };
+
+let nodeTls: typeof import("./tls_node.ts") | undefined;
+
+/**
+ * Loads the `node:tls` engine that TLS listeners use. Only a server with TLS calls it, so
+ * other workers never load Node's TLS, stream and buffer modules (a few MiB each).
+ */
+export async function loadTls(): Promise<void> {
+  nodeTls ??= await import("./tls_node.ts");
+}
 
 /**
  * Opens a listener for `spec`, shared between workers as `mode` says (`single` when one thread
@@ -61,7 +70,8 @@ export function openListener(
   else if (mode === "shared") options.loadBalanced = true;
   const listener = Deno.listen(options);
   if (server === undefined) return listener;
-  return openNodeTlsListener(listener, {
+  if (nodeTls === undefined) throw new Error("TLS listeners need loadTls() first");
+  return nodeTls.openNodeTlsListener(listener, {
     cert: server.cert,
     key: server.key,
     clientAuth: server.clientAuth,

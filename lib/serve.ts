@@ -6,6 +6,8 @@
  */
 
 import { AppError, loadApp, toHandler } from "./app.ts";
+import "./http/node_reasons.ts";
+import { reasonPhrases } from "./http/status.ts";
 import { bannerLine } from "./banner.ts";
 import type { Handler } from "./handler.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/head.ts";
@@ -238,6 +240,7 @@ async function serveWithWorkers(
     maxKeepaliveRequests: options.maxKeepaliveReqs,
     maxRequestBody: options.maxRequestBody,
     maxWsMessage: options.maxWsMessage,
+    reasonPhrases: reasonPhrases(),
     accessLog: options.accessLog !== undefined || options.env === "development",
   };
   // Before any worker exists: a permission this process cannot pass on to the app, or any

@@ -13,7 +13,7 @@
  */
 
 import { closeQuietly, writeAll } from "./wrapped_listener.ts";
-import { boundSpec, listenerScheme, openListener } from "./listen.ts";
+import { boundSpec, listenerScheme, loadTls, openListener } from "./listen.ts";
 import {
   formatListenSpec,
   isRelaySpec,
@@ -271,6 +271,7 @@ export async function openInProcess(
     removeOwnSocketFiles();
   };
   try {
+    if (tls !== undefined) await loadTls();
     for (const spec of specs) {
       if (isSocketSpec(spec)) {
         listeners.push(

@@ -16,8 +16,9 @@
 import { formatAccessLine } from "./access_log.ts";
 import { AppError, loadApp } from "./app.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/head.ts";
+import { setReasonPhrases } from "./http/status.ts";
 import { HttpServer } from "./http_server.ts";
-import { boundSpec, listenerScheme, openListener } from "./listen.ts";
+import { boundSpec, listenerScheme, loadTls, openListener } from "./listen.ts";
 import { setRetireHook } from "./retire.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
 import {
@@ -233,6 +234,7 @@ let keepaliveTimeout = 0;
 
 async function start(config: WorkerConfig): Promise<void> {
   if (Number.isFinite(config.maxWsMessage)) setDefaultMaxMessageSize(config.maxWsMessage);
+  setReasonPhrases(config.reasonPhrases);
   let handler;
   try {
     handler = await loadApp(config.app);
@@ -265,6 +267,7 @@ async function start(config: WorkerConfig): Promise<void> {
   }, config.maxRequests);
   const listeners: Deno.Listener[] = [];
   try {
+    if (config.tls !== undefined) await loadTls();
     for (const spec of config.listeners) {
       const listener = openListener(spec, config.listenMode, config.tls);
       listeners.push(listener);

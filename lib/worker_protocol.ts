@@ -44,6 +44,8 @@ export interface WorkerConfig {
   maxRequestBody: number;
   /** Largest WebSocket message in bytes (Infinity for no limit). */
   maxWsMessage: number;
+  /** Reason phrases for status lines (`node:http`'s table, which workers do not load). */
+  reasonPhrases: Readonly<Record<number, string | undefined>>;
   /** `Server` header value. */
   serverSoftware: string;
   /** Show error details in 500 responses. */

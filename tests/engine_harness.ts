@@ -5,6 +5,7 @@
  * @module
  */
 
+import "../lib/http/node_reasons.ts";
 import assert from "node:assert/strict";
 import type { AccessEntry, EngineOptions } from "../lib/connection.ts";
 import type { Handler } from "../lib/handler.ts";

@@ -3,6 +3,7 @@
  * the parsers see the same requests; N pipelined requests give N heads; random bytes never make
  * them throw or hang; serialised heads always have sound framing.
  */
+import "../lib/http/node_reasons.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ChunkedDecoder } from "../lib/http/chunked.ts";

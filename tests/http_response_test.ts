@@ -2,6 +2,7 @@
  * Byte-level rules of the response side of the sans-IO core: `serializeHead`,
  * `errorResponse`, `httpDate`, status lines and the latin-1 head encoder.
  */
+import "../lib/http/node_reasons.ts";
 import assert from "node:assert/strict";
 import { STATUS_CODES } from "node:http";
 import { httpDate } from "../lib/http/date.ts";

@@ -1,16 +1,32 @@
 /**
- * Status lines, built once per status and version, with reason phrases from `node:http`.
+ * Status lines, built once per status and version, with reason phrases from `node:http`'s
+ * `STATUS_CODES`.
+ *
+ * The table is installed rather than imported here: the supervisor imports `node:http`
+ * (`node_reasons.ts`) and hands the table to each worker in its start message, so workers do
+ * not load Node's HTTP module (about 4.5 MiB each) for a list of strings.
  *
  * @module
  */
 
-import { STATUS_CODES } from "node:http";
-
+let reasons: Readonly<Record<number, string | undefined>> = {};
 const cache: [string[], string[]] = [[], []];
+
+/** Installs the reason phrases (`node:http`'s `STATUS_CODES`). */
+export function setReasonPhrases(table: Readonly<Record<number, string | undefined>>): void {
+  reasons = table;
+  cache[0].length = 0;
+  cache[1].length = 0;
+}
+
+/** The installed reason phrases, to hand to a worker. */
+export function reasonPhrases(): Readonly<Record<number, string | undefined>> {
+  return reasons;
+}
 
 /** The reason phrase for `status` (`""` for codes `node:http` does not know). */
 export function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? "";
+  return reasons[status] ?? "";
 }
 
 /** `HTTP/1.<minor> <status> <reason>\r\n`, memoised. */
