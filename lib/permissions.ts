@@ -228,7 +228,9 @@ export function composePermissions(
   // reads Starlight's own files; they hold nothing secret. From JSR or a URL nothing is read.
   if (workerModule.startsWith("file:")) {
     const starlight = dirname(dirname(fromFileUrl(workerModule)));
-    if (holds({ name: "read", path: starlight })) read.push(starlight);
+    for (const path of [join(starlight, "mod.ts"), join(starlight, "lib")]) {
+      if (holds({ name: "read", path })) read.push(path);
+    }
   }
 
   const imports = DEFAULT_IMPORT_HOSTS.filter((host) => holds({ name: "import", host }));

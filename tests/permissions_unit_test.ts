@@ -47,7 +47,12 @@ Deno.test("default: net for the listeners, read for the app's directory and npm 
   const permissions = compose({});
   assert.deepEqual(permissions.net, ["0.0.0.0:5000"]);
   // Starlight's own directory, for apps that import it from a local checkout.
-  assert.deepEqual(permissions.read, ["/srv/site", `${denoDir()}/npm`, "/opt/starlight"]);
+  assert.deepEqual(permissions.read, [
+    "/srv/site",
+    `${denoDir()}/npm`,
+    "/opt/starlight/mod.ts",
+    "/opt/starlight/lib",
+  ]);
   for (const kind of ["write", "env", "run", "sys", "ffi"] as const) {
     assert.equal(permissions[kind], false, kind);
   }
@@ -66,7 +71,8 @@ Deno.test("grants are added to the defaults; a bare flag is everything of its ki
   assert.deepEqual(permissions.read, [
     "/srv/site",
     `${denoDir()}/npm`,
-    "/opt/starlight",
+    "/opt/starlight/mod.ts",
+    "/opt/starlight/lib",
     "/srv/public",
   ]);
   assert.deepEqual(permissions.env, ["DATABASE_URL"]);
@@ -206,7 +212,7 @@ Deno.test("the check refuses what the process lacks, naming it; defaults it lack
   // A default it does not hold (the npm cache: no env access to find it, no read access to
   // it) is left out instead of refused.
   const defaults = JSON.parse(lines[0].slice(3));
-  assert.deepEqual(defaults.read, ["/srv/site", "/opt/starlight"]);
+  assert.deepEqual(defaults.read, ["/srv/site", "/opt/starlight/mod.ts", "/opt/starlight/lib"]);
   assert.deepEqual(defaults.net, ["127.0.0.1:5000"]);
   assert.match(lines[1], /^OK /, "env FOO is held");
   assert.match(lines[2], /^PermissionError: cannot give the app write access to "\/data"/);
