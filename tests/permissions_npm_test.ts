@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { repoRoot, startServer } from "./helpers/server.ts";
-import { staticServer } from "./fixtures/permissions/helpers.ts";
+import { staticServer } from "./helpers/static_server.ts";
 
 const HONO_APP = new URL("./fixtures/permissions/hono_app.ts", import.meta.url);
 
@@ -54,7 +54,7 @@ Deno.test("a project's node_modules, with Starlight loaded from a remote URL", a
   await Deno.writeTextFile(`${project}/deno.json`, JSON.stringify({ nodeModulesDir: "auto" }));
   await Deno.mkdir(`${project}/src`);
   await Deno.copyFile(HONO_APP, `${project}/src/app.ts`);
-  const files = await staticServer(repoRoot.replace(/\/$/, ""), { publish: true });
+  const files = await staticServer(repoRoot);
   // No --no-prompt and no unstable flags: the CLI re-launches itself with them. A remote main
   // module does not pick up ./deno.json by itself, hence --config.
   const server = await startServer(["--port", "0", "--workers", "1", "src/app.ts"], {

@@ -11,8 +11,8 @@ import {
   probe,
   type ProbeResult,
   sinkListener,
-  staticServer,
 } from "./fixtures/permissions/helpers.ts";
+import { staticServer } from "./helpers/static_server.ts";
 
 /**
  * A denial: `Deno.errors.NotCapable` naming the resource. A denied `import()` rejects with a

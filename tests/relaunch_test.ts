@@ -15,10 +15,10 @@ import {
   makeSite,
   probe,
   type Site,
-  staticServer,
   until,
   waitGone,
 } from "./fixtures/permissions/helpers.ts";
+import { staticServer } from "./helpers/static_server.ts";
 
 Deno.test("splitCommandLine: runtime flags before the script, never the program's", () => {
   assert.deepEqual(
@@ -87,7 +87,7 @@ async function startRemote(
 
 Deno.test("from a URL: re-launches exactly once, with the flags, and the sandbox holds", async () => {
   const site = await makeSite();
-  const files = await staticServer(repoRoot.replace(/\/$/, ""), { publish: true });
+  const files = await staticServer(repoRoot);
   try {
     const { server, child } = await startRemote(site, files);
     try {
@@ -120,7 +120,7 @@ Deno.test("from a URL: re-launches exactly once, with the flags, and the sandbox
 
 Deno.test("SIGKILL of the parent: the re-launched child exits by itself (stdin EOF)", async () => {
   const site = await makeSite();
-  const files = await staticServer(repoRoot.replace(/\/$/, ""), { publish: true });
+  const files = await staticServer(repoRoot);
   try {
     const { server, child } = await startRemote(site, files);
     server.kill("SIGKILL");
@@ -139,7 +139,7 @@ Deno.test("SIGKILL of the parent: the re-launched child exits by itself (stdin E
 
 Deno.test("STARLIGHT_RELAUNCHED=1 without the flags: refused, never a second re-launch", async () => {
   const site = await makeSite();
-  const files = await staticServer(repoRoot.replace(/\/$/, ""), { publish: true });
+  const files = await staticServer(repoRoot);
   try {
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${files.url}/mod.ts`, "--port", "0", "app/app.ts"],

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { repoRoot, startServer } from "./helpers/server.ts";
-import { fetchWithin, runDeno, staticServer } from "./fixtures/examples/helpers.ts";
+import { fetchWithin, runDeno } from "./fixtures/examples/helpers.ts";
+import { staticServer } from "./helpers/static_server.ts";
 
 const APP = `export default {
   fetch(request: Request): Response {
