@@ -44,7 +44,8 @@ export {
 } from "./lib/websocket/mod.ts";
 export { VERSION } from "./lib/version.ts";
 
+// No top-level await: an app served in this thread (`--workers 0`) may import this module, and
+// its evaluation must finish for that import to resolve.
 if (import.meta.main) {
-  const { main } = await import("./cli.ts");
-  Deno.exit(await main(Deno.args));
+  import("./cli.ts").then(({ main }) => main(Deno.args)).then((code) => Deno.exit(code));
 }

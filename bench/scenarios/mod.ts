@@ -17,6 +17,7 @@ import engine from "./engine.ts";
 import memory from "./memory.ts";
 import multi from "./multi.ts";
 import restart from "./restart.ts";
+import websocket from "./websocket.ts";
 
 export const scenarios: Scenario[] = [
   plaintext,
@@ -30,4 +31,5 @@ export const scenarios: Scenario[] = [
   memory,
   multi,
   restart,
+  websocket,
 ];
