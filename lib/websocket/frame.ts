@@ -60,21 +60,22 @@ export function isControl(opcode: number): boolean {
  * ```
  */
 export function applyMask(data: Uint8Array, mask: Uint8Array): void {
-  // Whole words at a time in the aligned middle: payloads reach megabytes and a byte loop is
-  // several times slower.
+  const n = data.length;
   let i = 0;
-  const lead = Math.min((4 - (data.byteOffset & 3)) & 3, data.length);
-  for (; i < lead; i++) data[i] ^= mask[i & 3];
-  const words = (data.length - i) >>> 2;
-  if (words > 0) {
-    const rotated = new Uint8Array(4);
-    for (let j = 0; j < 4; j++) rotated[j] = mask[(i + j) & 3];
-    const key = new Uint32Array(rotated.buffer)[0];
+  // Whole words at a time in the aligned middle: payloads reach megabytes and a byte loop is
+  // several times slower there; small ones are not worth the word view.
+  if (n >= 64) {
+    const lead = (4 - (data.byteOffset & 3)) & 3;
+    for (; i < lead; i++) data[i] ^= mask[i & 3];
+    const words = (n - i) >>> 2;
+    // The mask as a little-endian word, rotated to start at byte i (Deno runs little-endian).
+    const key = (mask[i & 3] | mask[(i + 1) & 3] << 8 | mask[(i + 2) & 3] << 16 |
+      mask[(i + 3) & 3] << 24) >>> 0;
     const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
     for (let w = 0; w < words; w++) view[w] ^= key;
     i += words * 4;
   }
-  for (; i < data.length; i++) data[i] ^= mask[i & 3];
+  for (; i < n; i++) data[i] ^= mask[i & 3];
 }
 
 /**
@@ -95,9 +96,21 @@ export function encodeFrame(frame: FrameInit): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(headerLength + length);
   out[0] = (frame.fin === false ? 0 : 0x80) | (frame.rsv1 ? 0x40 : 0) | frame.opcode;
   out[1] = (mask ? 0x80 : 0) | (lengthBytes === 0 ? length : lengthBytes === 2 ? 126 : 127);
-  const view = new DataView(out.buffer);
-  if (lengthBytes === 2) view.setUint16(2, length);
-  if (lengthBytes === 8) view.setBigUint64(2, BigInt(length));
+  if (lengthBytes === 2) {
+    out[2] = length >>> 8;
+    out[3] = length & 0xff;
+  } else if (lengthBytes === 8) {
+    // Lengths stay below 2^53; the high word holds what lies above 2^32.
+    const high = Math.floor(length / 0x1_0000_0000);
+    out[2] = (high >>> 24) & 0xff;
+    out[3] = (high >>> 16) & 0xff;
+    out[4] = (high >>> 8) & 0xff;
+    out[5] = high & 0xff;
+    out[6] = (length >>> 24) & 0xff;
+    out[7] = (length >>> 16) & 0xff;
+    out[8] = (length >>> 8) & 0xff;
+    out[9] = length & 0xff;
+  }
   out.set(payload, headerLength);
   if (mask) {
     out.set(mask, headerLength - 4);

@@ -39,6 +39,8 @@ export class FrameParser {
   #offset = 0;
   #buffered = 0;
   #failed = false;
+  /** The current frame's masking key; reused, as the payload is unmasked before `next` returns. */
+  readonly #mask = new Uint8Array(4);
 
   /**
    * Creates a parser for one connection.
@@ -90,22 +92,21 @@ export class FrameParser {
     const headerLength = 2 + lengthBytes + 4;
     if (this.#buffered < headerLength) return null;
     const header = this.#peek(headerLength);
-    const view = new DataView(header.buffer, header.byteOffset, header.length);
     let length = shortLength;
-    if (lengthBytes === 2) length = view.getUint16(2);
+    if (lengthBytes === 2) length = header[2] << 8 | header[3];
     if (lengthBytes === 8) {
-      const long = view.getBigUint64(2);
-      if (long >= 1n << 63n) {
-        return this.#fail(CloseCode.ProtocolError, "length has its top bit set");
-      }
-      // Compared as bigint: a length beyond 2^53 would lose precision as a number.
-      if (long > BigInt(this.#options.maxPayload)) return this.#tooBig();
-      length = Number(long);
+      if (header[2] & 0x80) return this.#fail(CloseCode.ProtocolError, "length has its top bit set");
+      // Above 2^53 a number loses precision; any such length is over every limit anyway.
+      const high = (header[2] << 24 | header[3] << 16 | header[4] << 8 | header[5]) >>> 0;
+      if (high >= 0x20_0000) return this.#tooBig();
+      length = high * 0x1_0000_0000 +
+        ((header[6] << 24 | header[7] << 16 | header[8] << 8 | header[9]) >>> 0);
     }
     if (length > this.#options.maxPayload) return this.#tooBig();
     if (this.#buffered < headerLength + length) return null;
 
-    const mask = header.slice(headerLength - 4, headerLength);
+    const mask = this.#mask;
+    for (let i = 0; i < 4; i++) mask[i] = header[headerLength - 4 + i];
     this.#consume(headerLength);
     const payload = this.#take(length);
     applyMask(payload, mask);
