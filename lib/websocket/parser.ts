@@ -95,7 +95,9 @@ export class FrameParser {
     let length = shortLength;
     if (lengthBytes === 2) length = header[2] << 8 | header[3];
     if (lengthBytes === 8) {
-      if (header[2] & 0x80) return this.#fail(CloseCode.ProtocolError, "length has its top bit set");
+      if (header[2] & 0x80) {
+        return this.#fail(CloseCode.ProtocolError, "length has its top bit set");
+      }
       // Above 2^53 a number loses precision; any such length is over every limit anyway.
       const high = (header[2] << 24 | header[3] << 16 | header[4] << 8 | header[5]) >>> 0;
       if (high >= 0x20_0000) return this.#tooBig();

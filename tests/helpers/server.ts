@@ -55,7 +55,8 @@ export async function startServer(
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...(options.denoFlags ?? ["-A", "--no-prompt"]),
+      // Servers under test never write the repository's lockfile (apps there import from test URLs).
+      ...(options.denoFlags ?? ["-A", "--no-prompt", "--no-lock"]),
       options.entry ?? `${repoRoot}mod.ts`,
       ...args,
     ],
