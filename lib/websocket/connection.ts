@@ -122,7 +122,7 @@ class Connection implements SocketTransport {
     return this.#sender.bufferedAmount;
   }
 
-  send(data: Uint8Array<ArrayBuffer> | Blob, text: boolean): void {
+  send(data: Uint8Array | Blob, text: boolean): void {
     if (this.#sender.bufferedAmount > MAX_BUFFERED_AMOUNT) {
       return this.#fail(CloseCode.PolicyViolation, "send buffer overflow: the peer does not read");
     }

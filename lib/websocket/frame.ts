@@ -25,7 +25,7 @@ export interface Frame {
   readonly rsv1: boolean;
   /** What the frame carries. */
   readonly opcode: Opcode;
-  /** The application data. */
+  /** The application data; from the parser, a whole buffer of its own. */
   readonly payload: Uint8Array<ArrayBuffer>;
 }
 

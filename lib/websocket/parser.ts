@@ -19,6 +19,22 @@ export interface FrameParserOptions {
 const KNOWN_OPCODES: ReadonlySet<number> = new Set(Object.values(Opcode));
 
 /**
+ * Frames up to this size get their payload buffer as soon as the header is read, so each later
+ * read is copied once, straight into it. Larger ones wait in chunks: a header alone must not make
+ * the server allocate up to `maxPayload`.
+ */
+const DIRECT_PAYLOAD_BYTES = 1024 * 1024;
+
+/** A frame whose header is parsed and whose payload is still arriving. */
+interface PartialFrame {
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly opcode: Opcode;
+  readonly payload: Uint8Array<ArrayBuffer>;
+  filled: number;
+}
+
+/**
  * Turns a byte stream from a client into frames, whatever the split of the input. Client frames
  * must be masked; the payloads it returns are unmasked. After a {@link ProtocolViolation} it
  * yields nothing more: the connection is to be failed.
@@ -39,6 +55,7 @@ export class FrameParser {
   #offset = 0;
   #buffered = 0;
   #failed = false;
+  #partial: PartialFrame | undefined;
   /** The current frame's masking key; reused, as the payload is unmasked before `next` returns. */
   readonly #mask = new Uint8Array(4);
 
@@ -57,7 +74,15 @@ export class FrameParser {
    * @param bytes The next bytes of the stream.
    */
   push(bytes: Uint8Array): void {
-    if (bytes.length === 0 || this.#failed) return;
+    if (this.#failed) return;
+    const partial = this.#partial;
+    if (partial) {
+      const n = Math.min(bytes.length, partial.payload.length - partial.filled);
+      partial.payload.set(bytes.subarray(0, n), partial.filled);
+      partial.filled += n;
+      bytes = bytes.subarray(n);
+    }
+    if (bytes.length === 0) return;
     this.#chunks.push(bytes.slice());
     this.#buffered += bytes.length;
   }
@@ -67,6 +92,18 @@ export class FrameParser {
    * {@link ProtocolViolation} telling which close code ends the connection.
    */
   next(): Frame | ProtocolViolation | null {
+    const partial = this.#partial;
+    if (partial) {
+      if (partial.filled < partial.payload.length) return null;
+      this.#partial = undefined;
+      applyMask(partial.payload, this.#mask);
+      return {
+        fin: partial.fin,
+        rsv1: partial.rsv1,
+        opcode: partial.opcode,
+        payload: partial.payload,
+      };
+    }
     if (this.#failed || this.#buffered < 2) return null;
     const head = this.#peek(2);
     const fin = (head[0] & 0x80) !== 0;
@@ -105,12 +142,20 @@ export class FrameParser {
         ((header[6] << 24 | header[7] << 16 | header[8] << 8 | header[9]) >>> 0);
     }
     if (length > this.#options.maxPayload) return this.#tooBig();
-    if (this.#buffered < headerLength + length) return null;
+    const complete = this.#buffered >= headerLength + length;
+    if (!complete && length > DIRECT_PAYLOAD_BYTES) return null;
 
     const mask = this.#mask;
     for (let i = 0; i < 4; i++) mask[i] = header[headerLength - 4 + i];
     this.#consume(headerLength);
-    const payload = this.#take(length);
+    const payload = new Uint8Array(length);
+    if (!complete) {
+      const filled = this.#buffered;
+      this.#copyOut(payload, filled);
+      this.#partial = { fin, rsv1, opcode: opcode as Opcode, payload, filled };
+      return null;
+    }
+    this.#copyOut(payload, length);
     applyMask(payload, mask);
     return { fin, rsv1, opcode: opcode as Opcode, payload };
   }
@@ -123,12 +168,12 @@ export class FrameParser {
     this.#failed = true;
     this.#chunks = [];
     this.#buffered = 0;
+    this.#partial = undefined;
     return new ProtocolViolation(code, reason);
   }
 
   /** The first `n` buffered bytes, without consuming them; a view when they are contiguous. */
   #peek(n: number): Uint8Array<ArrayBuffer> {
-    if (n === 0) return new Uint8Array(0);
     const first = this.#chunks[0];
     if (first.length - this.#offset >= n) return first.subarray(this.#offset, this.#offset + n);
     const out = new Uint8Array(n);
@@ -143,11 +188,23 @@ export class FrameParser {
     return out;
   }
 
-  /** Removes and returns the first `n` bytes; they are ours (pushed copies), safe to unmask. */
-  #take(n: number): Uint8Array<ArrayBuffer> {
-    const out = this.#peek(n);
-    this.#consume(n);
-    return out;
+  /**
+   * Moves the first `n` buffered bytes into `out`. Payloads get a buffer of their own, never a
+   * view into a chunk: the message then hands its `ArrayBuffer` to the app without a copy.
+   */
+  #copyOut(out: Uint8Array, n: number): void {
+    this.#buffered -= n;
+    for (let filled = 0; filled < n;) {
+      const chunk = this.#chunks[0];
+      const part = chunk.subarray(this.#offset, this.#offset + n - filled);
+      out.set(part, filled);
+      filled += part.length;
+      if (this.#offset + part.length < chunk.length) this.#offset += part.length;
+      else {
+        this.#chunks.shift();
+        this.#offset = 0;
+      }
+    }
   }
 
   #consume(n: number): void {

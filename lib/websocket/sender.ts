@@ -22,14 +22,16 @@ const BATCH_BYTES = 64 * 1024;
 
 type Outgoing =
   | {
-    readonly opcode: typeof Opcode.Text | typeof Opcode.Binary;
-    readonly data: Uint8Array<ArrayBuffer> | Blob;
+    readonly opcode: Opcode;
+    /** The whole frame, encoded when queued. */
+    readonly frame: Uint8Array<ArrayBuffer>;
     readonly size: number;
   }
   | {
-    readonly opcode: typeof Opcode.Close | typeof Opcode.Ping | typeof Opcode.Pong;
-    readonly data: Uint8Array<ArrayBuffer>;
-    readonly size: 0;
+    readonly opcode: typeof Opcode.Text | typeof Opcode.Binary;
+    /** A payload encoded when its turn comes: a Blob, or a message to compress. */
+    readonly data: Uint8Array<ArrayBuffer> | Blob;
+    readonly size: number;
   };
 
 /**
@@ -79,22 +81,26 @@ export class Sender {
     return this.#bufferedAmount;
   }
 
-  /** Queues a data message. */
-  message(data: Uint8Array<ArrayBuffer> | Blob, text: boolean): void {
+  /** Queues a data message; `data` may be the caller's buffer, as it is copied at once. */
+  message(data: Uint8Array | Blob, text: boolean): void {
     if (this.#broken) return;
+    const opcode = text ? Opcode.Text : Opcode.Binary;
     const size = data instanceof Blob ? data.size : data.length;
     this.#bufferedAmount += size;
-    this.#queue.push({ opcode: text ? Opcode.Text : Opcode.Binary, data, size });
+    if (data instanceof Blob) this.#queue.push({ opcode, data, size });
+    else if (this.#compresses(size)) this.#queue.push({ opcode, data: data.slice(), size });
+    // Encoding now copies the data once, into the frame that is written as is.
+    else this.#queue.push({ opcode, frame: encodeFrame({ opcode, payload: data }), size });
     this.#pump();
   }
 
   /** Queues a control frame behind what is already queued. */
   control(
     opcode: typeof Opcode.Close | typeof Opcode.Ping | typeof Opcode.Pong,
-    payload: Uint8Array<ArrayBuffer>,
+    payload: Uint8Array,
   ): void {
     if (this.#broken) return;
-    this.#queue.push({ opcode, data: payload, size: 0 });
+    this.#queue.push({ opcode, frame: encodeFrame({ opcode, payload }), size: 0 });
     this.#pump();
   }
 
@@ -162,11 +168,16 @@ export class Sender {
     });
   }
 
+  #compresses(size: number): boolean {
+    return this.#deflater !== undefined && size >= COMPRESSION_THRESHOLD;
+  }
+
   async #encode(item: Outgoing): Promise<Uint8Array<ArrayBuffer>> {
+    if ("frame" in item) return item.frame;
     const payload = item.data instanceof Blob
       ? new Uint8Array(await item.data.arrayBuffer())
       : item.data;
-    const compress = this.#deflater !== undefined && item.size >= COMPRESSION_THRESHOLD;
+    const compress = this.#compresses(item.size);
     return encodeFrame({
       opcode: item.opcode,
       rsv1: compress,

@@ -12,8 +12,8 @@ import { GuardedEventTarget } from "./guarded_event_target.ts";
 export interface SocketTransport {
   /** Bytes accepted by `send` and not yet written to the network. */
   readonly bufferedAmount: number;
-  /** Queues one message; `data` is already a private copy. */
-  send(data: Uint8Array<ArrayBuffer> | Blob, text: boolean): void;
+  /** Queues one message; `data` may be the app's own buffer, to be copied before returning. */
+  send(data: Uint8Array | Blob, text: boolean): void;
   /** Starts the closing handshake; no code sends an empty close frame. */
   close(code: number | undefined, reason: string): void;
 }
@@ -270,11 +270,8 @@ export class StarlightWebSocket extends GuardedEventTarget implements WebSocket 
     if (typeof data === "string") this.#transport!.send(encoder.encode(data), true);
     else if (data instanceof Blob) this.#transport!.send(data, false);
     else if (ArrayBuffer.isView(data)) {
-      this.#transport!.send(
-        new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(),
-        false,
-      );
-    } else this.#transport!.send(new Uint8Array(data).slice(), false);
+      this.#transport!.send(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), false);
+    } else this.#transport!.send(new Uint8Array(data), false);
   }
 
   /**
