@@ -14,6 +14,7 @@ import {
   findHeadEnd,
   type HeadLimits,
   parseHead,
+  type RequestHead,
 } from "../lib/http/head.ts";
 import {
   BODY_CHUNKED,
@@ -54,21 +55,7 @@ function split(input: Uint8Array, cuts: number[]): Uint8Array[] {
 
 /** What the reading side saw: each request (head facts and decoded body), then how it stopped. */
 interface Outcome {
-  requests: {
-    method: string;
-    target: string;
-    minor: number;
-    names: string[];
-    values: string[];
-    host: string;
-    contentLength: number;
-    chunked: boolean;
-    close: boolean;
-    keepAlive: boolean;
-    upgrade: boolean;
-    expectContinue: boolean;
-    body: string;
-  }[];
+  requests: (RequestHead & { body: string })[];
   /** The status of the error that stopped reading, or 0. */
   error: number;
   /** Bytes left unparsed at the end (an incomplete head or body). */
