@@ -20,6 +20,7 @@ import { setReasonPhrases } from "./http/status.ts";
 import { HttpServer } from "./http_server.ts";
 import { boundSpec, listenerScheme, loadTls, openListener } from "./listen.ts";
 import { setRetireHook } from "./retire.ts";
+import { WrappedListener } from "./wrapped_listener.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
 import {
   BALANCE_HEADER,
@@ -173,61 +174,6 @@ class FairShare {
   }
 }
 
-/** A listener that waits before each accept while its worker holds more than its share. */
-class FairListener implements Deno.Listener {
-  readonly #inner: Deno.Listener;
-  readonly #share: FairShare;
-  #closed = false;
-
-  constructor(inner: Deno.Listener, share: FairShare) {
-    this.#inner = inner;
-    this.#share = share;
-  }
-
-  get addr(): Deno.Addr {
-    return this.#inner.addr;
-  }
-
-  async accept(): Promise<Deno.Conn> {
-    let pause = 1;
-    while (!this.#closed && !this.#share.allows()) {
-      // The other workers take the queue meanwhile; check again soon.
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      pause = Math.min(pause * 2, 20);
-    }
-    if (this.#closed) throw new Deno.errors.BadResource("Listener has been closed");
-    return await this.#inner.accept();
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#inner.close();
-  }
-
-  ref(): void {
-    this.#inner.ref();
-  }
-
-  unref(): void {
-    this.#inner.unref();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.Conn> {
-    for (;;) {
-      try {
-        yield await this.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return;
-        throw error;
-      }
-    }
-  }
-
-  [Symbol.dispose](): void {
-    if (!this.#closed) this.close();
-  }
-}
-
 let share: FairShare | undefined;
 /** Idle limit between requests on a persistent connection (ms). */
 let keepaliveTimeout = 0;
@@ -291,7 +237,10 @@ async function start(config: WorkerConfig): Promise<void> {
   for (let i = 0; i < listeners.length; i++) {
     const spec = config.listeners[i];
     const gated = share !== undefined && isLoadBalanced(spec, config.listenMode, config.tls);
-    const listener = gated ? new FairListener(listeners[i], share!) : listeners[i];
+    const fair = share;
+    const listener = gated && fair !== undefined
+      ? new WrappedListener(listeners[i], (conn) => conn, () => fair.allows())
+      : listeners[i];
     acceptLoops.push(
       http.serve(listener, listenerScheme(spec, config.tls)).catch((error) =>
         warn("accept loop failed", error)

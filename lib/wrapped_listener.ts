@@ -1,33 +1,48 @@
 /**
- * A `Deno.Listener` over another one that prepares each connection before the engine gets it:
- * the relay listener checks the relay's token, the client-certificate TLS listener wraps the
- * connection in a lazily handshaking TLS connection. Connections are taken from the kernel only
- * when the engine asks for one, so a worker that stops accepting leaves the rest of a shared
- * accept queue to the other workers.
+ * A `Deno.Listener` over another one that can hold back accepting and prepare each connection
+ * before the engine gets it: a worker above its fair share of a shared accept queue waits before
+ * accepting, the relay listener checks the relay's token, the client-certificate TLS listener
+ * wraps the connection in a lazily handshaking TLS connection. Connections are taken from the
+ * kernel only when the engine asks for one, so a worker that stops accepting leaves the rest of a
+ * shared accept queue to the other workers.
  *
  * @module
  */
 
-/** A listener whose connections are `prepare(raw)`; `undefined` drops that connection. */
+/**
+ * A listener whose connections are `prepare(raw)` (`undefined` drops that connection), taken only
+ * while `admit()` allows.
+ */
 export class WrappedListener<C extends Deno.Conn = Deno.Conn> implements Deno.Listener<C> {
   /** The address of the underlying listener. */
   readonly addr: Deno.Addr;
   readonly #inner: Deno.Listener;
   readonly #prepare: (conn: Deno.Conn) => C | undefined | Promise<C | undefined>;
+  readonly #admit: (() => boolean) | undefined;
+  #closed = false;
 
   /** Wraps `inner`; closing this closes it. */
   constructor(
     inner: Deno.Listener,
     prepare: (conn: Deno.Conn) => C | undefined | Promise<C | undefined>,
+    admit?: () => boolean,
   ) {
     this.#inner = inner;
     this.#prepare = prepare;
+    this.#admit = admit;
     this.addr = inner.addr;
   }
 
   /** The next prepared connection; rejects as the underlying `accept()` does (closed, …). */
   async accept(): Promise<C> {
     for (;;) {
+      let pause = 1;
+      while (!this.#closed && this.#admit !== undefined && !this.#admit()) {
+        // Others take the queue meanwhile; look again soon, a little later each time.
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        pause = Math.min(pause * 2, 20);
+      }
+      if (this.#closed) throw new Deno.errors.BadResource("Listener has been closed");
       const conn = await this.#inner.accept();
       const prepared = await this.#prepare(conn);
       if (prepared !== undefined) return prepared;
@@ -36,6 +51,7 @@ export class WrappedListener<C extends Deno.Conn = Deno.Conn> implements Deno.Li
 
   /** Stops accepting. */
   close(): void {
+    this.#closed = true;
     this.#inner.close();
   }
 
@@ -53,6 +69,7 @@ export class WrappedListener<C extends Deno.Conn = Deno.Conn> implements Deno.Li
 
   /** Closes, ignoring "already closed". */
   [Symbol.dispose](): void {
+    this.#closed = true;
     closeQuietly(this.#inner);
   }
 
