@@ -13,7 +13,7 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import type { ListenSpec } from "./listen_spec.ts";
+import { formatListenSpec, type ListenSpec } from "./listen_spec.ts";
 import {
   PERMISSION_KINDS,
   type ResolvedOptions,
@@ -71,9 +71,7 @@ function merge(base: string[], granted: Grant): Grant {
 function listenDescriptor(spec: ListenSpec): string | true {
   switch (spec.kind) {
     case "tcp":
-      return spec.hostname.includes(":")
-        ? `[${spec.hostname}]:${spec.port}`
-        : `${spec.hostname}:${spec.port}`;
+      return formatListenSpec(spec);
     case "unix":
       return `unix:${spec.path}`;
     case "abstract":

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concat } from "./concat.ts";
 import { TransformPump } from "./transform_pump.ts";
 
 /** The empty stored block that ends a sync flush; stripped on the wire (RFC 7692 §7.2.1). */
@@ -162,15 +163,4 @@ function flushComplete(last: Uint8Array): boolean {
 function endsWithTail(bytes: Uint8Array): boolean {
   const start = bytes.length - TAIL.length;
   return start >= 0 && TAIL.every((byte, i) => bytes[start + i] === byte);
-}
-
-function concat(parts: Uint8Array<ArrayBuffer>[], size: number): Uint8Array<ArrayBuffer> {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

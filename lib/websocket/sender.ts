@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concat } from "./concat.ts";
 import type { MessageDeflater } from "./deflate.ts";
 import { encodeFrame, Opcode } from "./frame.ts";
 
@@ -145,7 +146,7 @@ export class Sender {
           bytes += frame.length;
           written += item.size;
         }
-        await writeAll(this.#sink, frames.length === 1 ? frames[0] : concat(frames, bytes));
+        await writeAll(this.#sink, concat(frames, bytes));
         this.#bufferedAmount -= written;
         this.#wakeRoomWaiters();
       }
@@ -194,14 +195,4 @@ async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
   for (let offset = 0; offset < bytes.length;) {
     offset += await sink.write(bytes.subarray(offset));
   }
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
