@@ -11,9 +11,9 @@ import {
   echoApp,
   eventually,
   exists,
-  run,
   runCli,
 } from "./fixtures/listen/helpers.ts";
+import { run } from "./helpers/run.ts";
 
 Deno.test("-D with relative paths: ready when the command returns; TERM via the pid file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "starlight-daemon-" });

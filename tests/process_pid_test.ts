@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { startServer } from "./helpers/server.ts";
-import { echoApp, eventually, exists, run, runCli } from "./fixtures/listen/helpers.ts";
+import { echoApp, eventually, exists, runCli } from "./fixtures/listen/helpers.ts";
+import { run } from "./helpers/run.ts";
 
 async function deadPid(): Promise<number> {
   const child = new Deno.Command("true").spawn();
