@@ -12,7 +12,6 @@ import { bannerLine } from "./banner.ts";
 import type { Handler } from "./handler.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/head.ts";
 import { HttpServer } from "./http_server.ts";
-// [listeners: main-thread sockets and the UNIX-socket relay]
 import { openInProcess, UnixRelay } from "./unix_relay.ts";
 import type { ListenSpec } from "./listen_spec.ts";
 import { announce, log, setupLogging, writeAccess } from "./log.ts";
@@ -131,7 +130,7 @@ export async function serve(options: ServeOptions, context: ServeContext = {}): 
 
 /** Opens the listeners and starts serving (in this thread or with workers); prints the banner. */
 async function start(resolved: ResolvedOptions): Promise<Server> {
-  const tls = await readTls(resolved); // [listeners: undefined without --ssl; rejects stray TLS options]
+  const tls = await readTls(resolved);
   const server = resolved.workers === 0
     ? await serveInProcess(resolved, tls)
     : await serveWithWorkers(resolved, tls);
@@ -180,11 +179,9 @@ async function serveInProcess(
   });
   setRetireHook(() => false);
   if (Number.isFinite(options.maxWsMessage)) setDefaultMaxMessageSize(options.maxWsMessage);
-  // [listeners: TCP, TLS, UNIX and abstract sockets in this thread; socket files removed at exit]
   const opened = await openInProcess(options.listeners, tls);
   const addresses = opened.addresses;
   opened.listeners.forEach((listener, i) => http.serve(listener, opened.schemes[i]));
-  // [/listeners]
   let stopping: Promise<void> | undefined;
   return {
     addresses,
@@ -197,7 +194,7 @@ async function serveInProcess(
       const deadline = setTimeout(() => http.abort(), options.gracefulTimeout * 1000);
       stopping = http.drain().then(() => {
         clearTimeout(deadline);
-        opened.close(); // [listeners]
+        opened.close();
         finished.resolve();
       });
       return stopping;
@@ -246,10 +243,9 @@ async function serveWithWorkers(
   // Before any worker exists: a permission this process cannot pass on to the app, or any
   // chance of a permission prompt, is refused in one line naming it.
   workerPermissions(options.permissions, options.listeners, app, workerUrl.href);
-  // [listeners: UNIX sockets are bound here and relayed to the workers' loopback listener]
+  // UNIX sockets are bound here, once, and relayed to the workers' loopback listener.
   const relay = await UnixRelay.open(options.listeners);
   worker.listeners = relay.workerListeners;
-  // [/listeners]
   const supervisor = new Supervisor({
     workers: options.workers,
     spawnInterval: options.spawnInterval * 1000,
@@ -263,9 +259,9 @@ async function serveWithWorkers(
   });
   let addresses: ListenSpec[];
   try {
-    addresses = relay.start(await supervisor.start()); // [listeners]
+    addresses = relay.start(await supervisor.start());
   } catch (error) {
-    relay.close(); // [listeners]
+    relay.close();
     if (error instanceof WorkerStartError) throw new AppError(error.message);
     throw error;
   }
@@ -274,9 +270,9 @@ async function serveWithWorkers(
   }
   return {
     addresses,
-    finished: supervisor.finished.then(() => relay.close()), // [listeners]
+    finished: supervisor.finished.then(() => relay.close()),
     shutdown: () => {
-      relay.stopAccepting(); // [listeners]
+      relay.stopAccepting();
       return supervisor.shutdown();
     },
     restart: () => supervisor.restart(),
