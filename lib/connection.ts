@@ -8,6 +8,7 @@
  * @module
  */
 
+import { now } from "./clock.ts";
 import { ChunkedDecoder } from "./http/chunked.ts";
 import { httpDate } from "./http/date.ts";
 import { ProtocolError } from "./http/error.ts";
@@ -25,12 +26,15 @@ import {
   BODY_LENGTH,
   BODY_NONE,
   BODY_UNTIL_CLOSE,
-  serializeHead,
+  type ResponseContext,
+  type ResponseHead,
+  responseHead,
+  writeHead,
 } from "./http/response.ts";
 import { statusLine } from "./http/status.ts";
 import type { Handler, ServeHandlerInfo } from "./handler.ts";
 import { abortRequest, createRequest, type RequestState } from "./request.ts";
-import { responseParts } from "./response_parts.ts";
+import { readResponseParts, type ResponseParts } from "./response_parts.ts";
 import { type Upgrade, upgradeKey } from "./upgrade.ts";
 
 /** Everything the loop needs to know about its server, fixed for the server's life. */
@@ -100,6 +104,11 @@ const BODY = 3;
 const WRITE = 4;
 const DONE = 5;
 
+/** What `#serve` tells the loop once a response is done. */
+const NEXT = 0;
+const CLOSE = 1;
+const UPGRADED = 2;
+
 const CR = 13;
 const LF = 10;
 /** Read buffer of a new connection: a request head is rarely larger; it grows when one is. */
@@ -107,6 +116,10 @@ const INITIAL_BUFFER = 2 * 1024;
 const MIN_READ = 1024;
 /** A read buffer grown past this is dropped when its connection goes idle. */
 const KEPT_BUFFER = 16 * 1024;
+/** String bodies up to this length are scanned for ASCII and copied without the encoder op. */
+const SMALL_TEXT = 256;
+/** Output room taken before writing a head; `writeHead` asks for more when a head needs it. */
+const HEAD_ROOM = 1024;
 /** Output buffers lent to connections between an append and its flush. */
 const OUTPUT_BUFFER = 16 * 1024;
 const POOLED_BUFFERS = 256;
@@ -153,6 +166,10 @@ export class Connection {
   #buf = new Uint8Array(INITIAL_BUFFER);
   #start = 0;
   #end = 0;
+  /** Where a scan for the end of a partly received head resumes; -1 before the first try. */
+  #scanFrom = -1;
+  /** When the head being received must be complete; 0 until its first byte. */
+  #headDeadline = 0;
   /** Borrowed from `outputPool` while there is something to write, so idle connections hold none. */
   #out: Uint8Array = EMPTY;
   #outLength = 0;
@@ -162,6 +179,15 @@ export class Connection {
   #pendingRead: Promise<void> | null = null;
   #request: RequestState | null = null;
   readonly #completions: (() => void)[] = [];
+  /** The request being answered, its body, and whether the connection may stay open after it. */
+  #head: RequestHead | null = null;
+  #body: BodyState | null = null;
+  #keepAlive = false;
+  #started = 0;
+  /** Reused for every response: what `writeHead` needs, and what it and the response tell. */
+  readonly #context: ResponseContext;
+  readonly #plan: ResponseHead = responseHead();
+  readonly #parts: ResponseParts = { fields: [], contentType: null, body: null };
 
   /** Wraps `conn`; `scheme` is `http` or `https`. */
   constructor(conn: Deno.Conn, owner: ConnectionOwner, scheme: string) {
@@ -174,24 +200,39 @@ export class Connection {
     this.#localHost = local.transport === "tcp" || local.transport === "udp"
       ? (local.hostname.includes(":") ? `[${local.hostname}]` : local.hostname) + ":" + local.port
       : "localhost";
+    this.#context = {
+      minor: 1,
+      head: false,
+      keepAlive: false,
+      date: "",
+      server: this.#options.serverSoftware,
+    };
   }
 
   /** Serves requests until the peer leaves, an error, a limit, or draining ends it. */
   async run(): Promise<void> {
     let handedOver = false;
     try {
-      this.deadline = Date.now() + this.#options.headerTimeout;
+      this.#headDeadline = this.deadline = now() + this.#options.headerTimeout;
       for (;;) {
-        const head = await this.#readHead();
+        // The common case takes no await but the socket's: a head already buffered is parsed
+        // at once, and a response the app returns synchronously is written synchronously.
+        let head = this.#nextHead();
+        if (head === null) head = await this.#readHead();
         if (head === null) break;
-        const next = await this.#serve(head);
-        if (next === "upgraded") {
+        if (head instanceof ProtocolError) {
+          await this.#refuse(head);
+          break;
+        }
+        let verdict = this.#serve(head);
+        if (typeof verdict !== "number") verdict = await verdict;
+        if (verdict === UPGRADED) {
           handedOver = true;
           break;
         }
-        if (next === "close") break;
+        if (verdict === CLOSE) break;
       }
-      await this.#flush();
+      if (this.#outLength > 0 || this.#segments.length > 0) await this.#flush();
     } catch (error) {
       if (!(error instanceof ConnectionGone) && !isDisconnect(error)) {
         this.#owner.warn("connection failed", error);
@@ -227,7 +268,7 @@ export class Connection {
     if (!this.watchable || this.#pendingRead !== null || this.#closed) return;
     this.watchable = false;
     this.#ensureSpace();
-    this.#pendingRead = this.#conn.read(this.#buf.subarray(this.#end)).then(
+    this.#pendingRead = this.#conn.read(this.#buf.subarray(this.#end, this.#buf.length - 1)).then(
       (n) => {
         if (n === null) this.#peerGone();
         else this.#end += n;
@@ -253,27 +294,32 @@ export class Connection {
     }
   }
 
-  /** Makes room for a read of at least MIN_READ bytes at `#end`. */
+  /**
+   * Makes room for a read of at least MIN_READ bytes at `#end`, keeping the last byte of the
+   * buffer free for the parser's stop byte.
+   */
   #ensureSpace(): void {
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
       return;
     }
-    if (this.#buf.length - this.#end >= MIN_READ) return;
+    if (this.#buf.length - this.#end > MIN_READ) return;
     const used = this.#end - this.#start;
-    if (this.#start > 0 && this.#buf.length - used >= MIN_READ) {
+    if (this.#start > 0 && this.#buf.length - used > MIN_READ) {
       this.#buf.copyWithin(0, this.#start, this.#end);
     } else {
-      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, used + MIN_READ));
+      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, used + MIN_READ + 1));
       bigger.set(this.#buf.subarray(this.#start, this.#end));
       this.#buf = bigger;
     }
+    if (this.#scanFrom >= 0) this.#scanFrom -= this.#start;
     this.#start = 0;
     this.#end = used;
   }
 
-  /** Reads more bytes into the buffer; false at end of stream. */
+  /** Reads more bytes into the buffer, writing what is buffered first; false at end of stream. */
   async #fill(): Promise<boolean> {
+    if (this.#outLength > 0 || this.#segments.length > 0) await this.#flush();
     if (this.#pendingRead !== null) {
       const pending = this.#pendingRead;
       await pending;
@@ -282,11 +328,10 @@ export class Connection {
       if (this.#end > this.#start) return true;
     }
     if (this.#eof || this.#closed) return false;
-    await this.#flush();
     this.#ensureSpace();
     let n: number | null;
     try {
-      n = await this.#conn.read(this.#buf.subarray(this.#end));
+      n = await this.#conn.read(this.#buf.subarray(this.#end, this.#buf.length - 1));
     } catch (error) {
       if (this.#closed || isDisconnect(error)) {
         this.#eof = true;
@@ -302,60 +347,85 @@ export class Connection {
     return true;
   }
 
-  async #readHead(): Promise<RequestHead | null> {
+  /**
+   * The next request head from what is buffered (or the error to refuse it with). When more
+   * bytes are needed it returns null, having set the phase and deadline for the wait.
+   */
+  #nextHead(): RequestHead | ProtocolError | null {
+    const buf = this.#buf;
+    const end = this.#end;
+    let start = this.#start;
+    while (start < end && (buf[start] === CR || buf[start] === LF)) start++;
+    this.#start = start;
     const options = this.#options;
-    const first = this.#requests === 0;
-    let headDeadline = first ? this.deadline : 0;
-    let scanFrom = this.#start;
-    for (;;) {
-      while (
-        this.#start < this.#end && (this.#buf[this.#start] === CR || this.#buf[this.#start] === LF)
-      ) {
-        this.#start++;
-        scanFrom = this.#start;
-      }
-      if (this.#start < this.#end) {
-        if (headDeadline === 0) headDeadline = Date.now() + options.headerTimeout;
-        const headEnd = findHeadEnd(this.#buf, this.#start, scanFrom, this.#end);
-        if (headEnd > 0) {
-          const head = parseHead(this.#buf, this.#start, headEnd, options.limits);
-          if (head instanceof ProtocolError) {
-            await this.#refuse(head);
-            return null;
-          }
-          this.#start = headEnd;
+    if (start < end) {
+      if (this.#headDeadline === 0) this.#headDeadline = now() + options.headerTimeout;
+      // The first look parses outright; a head that came in pieces is parsed once its end is
+      // here, so a slow one is not parsed again on every read.
+      if (this.#scanFrom < 0 || findHeadEnd(buf, start, this.#scanFrom, end) > 0) {
+        // A read in flight may be writing past `end`, where the parser puts its stop byte.
+        const head = parseHead(
+          this.#pendingRead === null ? buf : buf.subarray(0, end),
+          start,
+          end,
+          options.limits,
+        );
+        if (head !== null) {
+          this.#scanFrom = -1;
+          this.#headDeadline = 0;
+          if (!(head instanceof ProtocolError)) this.#start = start + head.size;
           return head;
         }
-        const tooBig = checkPartialHead(this.#buf, this.#start, this.#end, options.limits);
-        if (tooBig !== null) {
-          await this.#refuse(tooBig);
-          return null;
-        }
-        scanFrom = Math.max(this.#start, this.#end - 3);
-        this.phase = HEAD;
-        this.deadline = Math.min(headDeadline, Date.now() + options.timeout);
-      } else if (first) {
-        this.phase = HEAD;
-        this.deadline = Math.min(headDeadline, Date.now() + options.timeout);
-      } else {
-        if (this.#owner.draining) return null;
-        if (this.#buf.length > KEPT_BUFFER) {
-          this.#buf = new Uint8Array(INITIAL_BUFFER);
-          this.#start = this.#end = 0;
-        }
-        this.phase = IDLE;
-        this.deadline = Date.now() + options.keepaliveTimeout;
       }
-      const startBefore = this.#start;
+      const tooBig = checkPartialHead(buf, start, end, options.limits);
+      if (tooBig !== null) return tooBig;
+      this.#scanFrom = Math.max(start, end - 3);
+      this.phase = HEAD;
+    } else if (this.#requests === 0) {
+      this.phase = HEAD;
+    } else {
+      if (buf.length > KEPT_BUFFER) {
+        this.#buf = new Uint8Array(INITIAL_BUFFER);
+        this.#start = this.#end = 0;
+      }
+      this.phase = IDLE;
+    }
+    this.#armDeadline();
+    return null;
+  }
+
+  /** Sets the deadline of the phase the connection is waiting in. */
+  #armDeadline(): void {
+    const options = this.#options;
+    switch (this.phase) {
+      case IDLE:
+        this.deadline = now() + options.keepaliveTimeout;
+        break;
+      case HEAD:
+        this.deadline = Math.min(this.#headDeadline, now() + options.timeout);
+        break;
+      case BODY:
+        this.deadline = now() + options.timeout;
+        break;
+      default:
+        this.deadline = 0;
+    }
+  }
+
+  /** Reads until a head is complete (or refused); null when the connection ends first. */
+  async #readHead(): Promise<RequestHead | ProtocolError | null> {
+    for (;;) {
+      if (this.phase === IDLE && this.#owner.draining) return null;
       if (!(await this.#fill())) return null;
-      scanFrom += this.#start - startBefore;
+      const head = this.#nextHead();
+      if (head !== null) return head;
     }
   }
 
   /** Answers a request the parser refused, then the connection closes. */
   async #refuse(error: ProtocolError): Promise<void> {
     this.phase = WRITE;
-    this.deadline = Date.now() + this.#options.timeout;
+    this.deadline = now() + this.#options.timeout;
     const text = errorResponse(
       error.status,
       error.reason,
@@ -368,7 +438,11 @@ export class Connection {
     await this.#flush();
   }
 
-  async #serve(head: RequestHead): Promise<"next" | "close" | "upgraded"> {
+  /**
+   * Calls the app for `head` and answers. Returns the verdict (NEXT, CLOSE or UPGRADED) at once
+   * when nothing had to be awaited, else a promise of it.
+   */
+  #serve(head: RequestHead): number | Promise<number> {
     const options = this.#options;
     const owner = this.#owner;
     this.#requests++;
@@ -377,13 +451,12 @@ export class Connection {
       keepAlive = false;
     }
     if (!owner.requestStarted() || owner.draining) keepAlive = false;
-    const started = Date.now();
+    this.#started = owner.access === undefined ? 0 : Date.now();
 
     let body: BodyState | null = null;
     if (head.chunked || head.contentLength > 0) {
       if (options.maxRequestBody > 0 && head.contentLength > options.maxRequestBody) {
-        await this.#refuse(new ProtocolError(413, "request body too large"));
-        return "close";
+        return this.#refuse(new ProtocolError(413, "request body too large")).then(() => CLOSE);
       }
       body = {
         remaining: head.chunked ? -1 : head.contentLength,
@@ -397,6 +470,9 @@ export class Connection {
       };
       body.stream = this.#bodyStream(body);
     }
+    this.#head = head;
+    this.#body = body;
+    this.#keepAlive = keepAlive;
 
     const state: RequestState = {
       head,
@@ -409,58 +485,101 @@ export class Connection {
       real: undefined,
     };
     this.#request = state;
-    const info = this.#info(head.minor);
+    const info = new HandlerInfo(this.#remote, this.#completions, head.minor);
 
     this.phase = APP;
     this.deadline = 0;
     // An upgrade hands the socket over; a read started now would have to be handed over too.
     this.watchable = body === null && !head.upgrade;
-    let response: Response;
+    let result: Response | Promise<Response>;
     try {
-      const result = options.handler(createRequest(state), info);
-      response = result instanceof Promise ? await result : result;
-      if (!(response instanceof Response)) {
-        throw new TypeError(`the app returned ${describe(response)} instead of a Response`);
-      }
-      if (response.type === "error") throw new TypeError("the app returned Response.error()");
+      result = options.handler(createRequest(state), info);
     } catch (error) {
-      response = this.#failure(error, body);
-      keepAlive = false;
+      return this.#answer(this.#failure(error), false);
+    }
+    if (result instanceof Promise) return this.#settle(result);
+    return this.#answer(result, true);
+  }
+
+  /** Waits for the app's response, then answers. */
+  async #settle(result: Promise<Response>): Promise<number> {
+    let response: unknown;
+    let fromApp = true;
+    try {
+      response = await result;
+    } catch (error) {
+      response = this.#failure(error);
+      fromApp = false;
+    }
+    return await this.#answer(response, fromApp);
+  }
+
+  /**
+   * Writes the response to the current request: what the app returned (`fromApp`, still to be
+   * checked), or a failure response of the server's own, after which the connection closes.
+   */
+  #answer(value: unknown, fromApp: boolean): number | Promise<number> {
+    let response = value as Response;
+    let status = 0;
+    if (fromApp && !(value instanceof Response)) {
+      response = this.#failure(
+        new TypeError(`the app returned ${describe(value)} instead of a Response`),
+      );
+      fromApp = false;
+    } else if (fromApp && (status = response.status) === 0) {
+      // Only a network error has status 0; it has no bytes to send.
+      response = this.#failure(new TypeError("the app returned Response.error()"));
+      fromApp = false;
+    }
+    if (!fromApp) {
+      this.#keepAlive = false;
+      status = response.status;
     }
     this.watchable = false;
     // A client that half-closed after its request may still read the answer, so write it.
-    if (this.#eof) keepAlive = false;
+    if (this.#eof) this.#keepAlive = false;
 
     const upgrade = (response as Response & { [upgradeKey]?: Upgrade })[upgradeKey];
-    if (upgrade !== undefined) return await this.#upgrade(upgrade);
+    if (upgrade !== undefined) return this.#upgrade(upgrade);
 
+    const body = this.#body;
     if (body !== null && !body.done) {
-      if (!body.touched && (body.expectContinue || !this.#canSkip(body))) keepAlive = false;
+      if (!body.touched && (body.expectContinue || !this.#canSkip(body))) this.#keepAlive = false;
     }
-    if (owner.winding) keepAlive = false;
+    if (this.#owner.winding) this.#keepAlive = false;
 
-    const written = await this.#respond(response, head, keepAlive);
-    keepAlive = written.keepAlive;
+    const bytes = this.#writeStatic(response, status);
+    if (bytes >= 0) return this.#finish(status, bytes);
+    return this.#respondStream(response, status).then((bytes) => this.#finish(status, bytes));
+  }
+
+  /** After a response: the access log, then whether and how the connection goes on. */
+  #finish(status: number, bytes: number): number | Promise<number> {
+    const head = this.#head!;
+    const owner = this.#owner;
     this.#request = null;
-
     if (owner.access !== undefined) {
       owner.access({
         remote: this.#remote.transport === "unix" ? "-" : (this.#remote as Deno.NetAddr).hostname,
         requestLine: `${head.method} ${head.target} HTTP/1.${head.minor}`,
-        status: response.status,
-        bytes: written.bytes,
+        status,
+        bytes,
         referer: headerOf(head, "referer"),
         userAgent: headerOf(head, "user-agent"),
-        time: started,
+        time: this.#started,
       });
     }
-    if (!keepAlive) return "close";
-    if (body !== null && !body.done && !(await this.#finishBody(body))) return "close";
-    return "next";
-  }
-
-  #info(minor: number): ServeHandlerInfo {
-    return new HandlerInfo(this.#remote, this.#completions, minor);
+    if (!this.#keepAlive) return CLOSE;
+    const body = this.#body;
+    if (body !== null && !body.done) {
+      return this.#finishBody(body).then((finished) => finished ? NEXT : CLOSE);
+    }
+    // Output stays buffered until the next read, so responses to pipelined requests share a
+    // write; a large one goes out now rather than being held.
+    if (this.#outLength >= DIRECT_WRITE || this.#segments.length > 0) {
+      return this.#flush().then(() => NEXT);
+    }
+    return NEXT;
   }
 
   #settleCompletions(): void {
@@ -469,7 +588,8 @@ export class Connection {
   }
 
   /** Turns an app failure into a 500 (or the body error's own status). */
-  #failure(error: unknown, body: BodyState | null): Response {
+  #failure(error: unknown): Response {
+    const body = this.#body;
     if (body !== null && body.error !== null) {
       return new Response(body.error.reason + "\n", { status: body.error.status });
     }
@@ -564,7 +684,7 @@ export class Connection {
               return;
             }
             this.phase = BODY;
-            this.deadline = Date.now() + this.#options.timeout;
+            this.deadline = now() + this.#options.timeout;
             const more = await this.#fill();
             this.phase = APP;
             this.deadline = 0;
@@ -590,7 +710,7 @@ export class Connection {
     await this.#flush();
     const chunk = new Uint8Array(Math.min(remaining, 64 * 1024));
     this.phase = BODY;
-    this.deadline = Date.now() + this.#options.timeout;
+    this.deadline = now() + this.#options.timeout;
     try {
       const n = await this.#conn.read(chunk);
       if (n === null) {
@@ -610,7 +730,7 @@ export class Connection {
     }
   }
 
-  async #upgrade(upgrade: Upgrade): Promise<"upgraded"> {
+  async #upgrade(upgrade: Upgrade): Promise<number> {
     let text = statusLine(1, 101);
     for (const [name, value] of upgrade.headers) text += name + ": " + value + "\r\n";
     this.#append(text + "\r\n");
@@ -623,47 +743,86 @@ export class Connection {
     await upgrade.run(this.#conn, rest, owner.drainSignal).catch((error) =>
       owner.warn("upgraded connection failed", error)
     );
-    return "upgraded";
+    return UPGRADED;
   }
 
-  /** Writes the response; returns body bytes written and whether the connection stays open. */
-  async #respond(
-    response: Response,
-    head: RequestHead,
-    keepAlive: boolean,
-  ): Promise<{ bytes: number; keepAlive: boolean }> {
-    const isHead = head.method === "HEAD";
-    const status = response.status;
-    const noBody = status < 200 || status === 204 || status === 304;
-    const context = {
-      minor: head.minor,
-      head: isHead,
-      keepAlive,
-      date: httpDate(),
-      server: this.#options.serverSoftware,
-    };
-    const parts = responseParts(response);
-    if (parts !== undefined) {
-      const body = parts.body;
-      let length = -2;
-      let bytes: Uint8Array | null = null;
-      if (body !== null && !noBody) {
-        bytes = typeof body === "string" ? encodeBody(body) : body;
+  /** Sets up the reused context for a response to the current request. */
+  #contextFor(head: RequestHead): ResponseContext {
+    const context = this.#context;
+    context.minor = head.minor;
+    context.head = head.method === "HEAD";
+    context.keepAlive = this.#keepAlive;
+    context.date = httpDate(now());
+    return context;
+  }
+
+  /** Writes a head into the output; returns how to follow it. */
+  #writeHead(
+    status: number,
+    fields: Iterable<[string, string]>,
+    contentType: string | null,
+    bodyLength: number,
+  ): ResponseHead {
+    const context = this.#contextFor(this.#head!);
+    const plan = this.#plan;
+    this.#reserve(HEAD_ROOM);
+    while (
+      !writeHead(this.#out, this.#outLength, status, fields, contentType, bodyLength, context, plan)
+    ) {
+      this.#reserve(this.#out.length);
+    }
+    this.#outLength = plan.end;
+    this.#keepAlive = plan.keepAlive;
+    return plan;
+  }
+
+  /**
+   * Writes a response whose body is a string or bytes (or none) without touching its stream.
+   * Returns the body bytes written, or -1 when the response has a stream to read.
+   */
+  #writeStatic(response: Response, status: number): number {
+    const parts = this.#parts;
+    if (!readResponseParts(response, parts)) return -1;
+    const body = parts.body;
+    let length = -2;
+    let text: string | null = null;
+    let bytes: Uint8Array | null = null;
+    if (body !== null && status >= 200 && status !== 204 && status !== 304) {
+      if (typeof body !== "string") {
+        bytes = body;
+        length = body.length;
+      } else if (body.length <= SMALL_TEXT && isAscii(body)) {
+        text = body;
+        length = body.length;
+      } else {
+        bytes = encodeBody(body);
         length = bytes.length;
       }
-      const plan = serializeHead(status, parts.fields, length, context);
-      this.#append(plan.text);
-      if (plan.mode === BODY_LENGTH && bytes !== null) this.#appendBytes(bytes);
-      await this.#afterResponse();
-      return { bytes: plan.mode === BODY_LENGTH ? length : 0, keepAlive: plan.keepAlive };
     }
+    const plan = this.#writeHead(status, parts.fields, parts.contentType, length);
+    parts.fields = NO_FIELDS;
+    parts.body = null;
+    if (plan.mode !== BODY_LENGTH) return 0;
+    if (text !== null) {
+      this.#reserve(length);
+      const out = this.#out;
+      let o = this.#outLength;
+      for (let i = 0; i < length; i++) out[o++] = text.charCodeAt(i);
+      this.#outLength = o;
+    } else if (bytes !== null) {
+      this.#appendBytes(bytes);
+    }
+    return length === -2 ? 0 : length;
+  }
+
+  /** Writes a response whose body is a stream (or any response, where internals are unknown). */
+  async #respondStream(response: Response, status: number): Promise<number> {
+    const noBody = status < 200 || status === 204 || status === 304;
     const stream = response.body;
     if (stream === null || noBody) {
       if (stream !== null) stream.cancel().catch(() => {});
-      const plan = serializeHead(status, response.headers, -2, context);
-      this.#append(plan.text);
-      await this.#afterResponse();
-      return { bytes: 0, keepAlive: plan.keepAlive };
+      this.#writeHead(status, response.headers, null, -2);
+      return 0;
     }
 
     let reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -672,38 +831,32 @@ export class Connection {
       reader = stream.getReader();
       first = await reader.read();
     } catch (error) {
-      return this.#writeFailure(error, head);
+      return this.#writeFailure(error);
     }
     if (first.done) {
-      const plan = serializeHead(status, response.headers, 0, context);
-      this.#append(plan.text);
-      await this.#afterResponse();
-      return { bytes: 0, keepAlive: plan.keepAlive };
+      this.#writeHead(status, response.headers, null, 0);
+      return 0;
     }
     if (!(first.value instanceof Uint8Array)) {
       reader.cancel().catch(() => {});
       return this.#writeFailure(
         new TypeError("the response body yielded a non-Uint8Array chunk"),
-        head,
       );
     }
     const next = reader.read();
     const settled = await Promise.race([next, NOT_YET]);
     if (settled !== NOT_YET && (settled as ReadableStreamReadResult<Uint8Array>).done) {
       const chunk = first.value;
-      const plan = serializeHead(status, response.headers, chunk.length, context);
-      this.#append(plan.text);
-      if (plan.mode === BODY_LENGTH) this.#appendBytes(chunk);
-      await this.#afterResponse();
-      return { bytes: plan.mode === BODY_LENGTH ? chunk.length : 0, keepAlive: plan.keepAlive };
+      const plan = this.#writeHead(status, response.headers, null, chunk.length);
+      if (plan.mode !== BODY_LENGTH) return 0;
+      this.#appendBytes(chunk);
+      return chunk.length;
     }
 
-    const plan = serializeHead(status, response.headers, -1, context);
-    this.#append(plan.text);
+    const plan = this.#writeHead(status, response.headers, null, -1);
     if (plan.mode === BODY_NONE) {
       reader.cancel().catch(() => {});
-      await this.#afterResponse();
-      return { bytes: 0, keepAlive: plan.keepAlive };
+      return 0;
     }
     const chunked = plan.mode === BODY_CHUNKED;
     const limit = plan.mode === BODY_LENGTH ? plan.contentLength : Infinity;
@@ -742,7 +895,8 @@ export class Connection {
       if (!isDisconnect(error) && !(error instanceof ConnectionGone)) {
         this.#owner.warn("the response body failed after the response started", error);
       }
-      return { bytes, keepAlive: false };
+      this.#keepAlive = false;
+      return bytes;
     }
     if (pending === null) reader.cancel().catch(() => {});
     if (chunked) this.#appendBytes(CHUNK_END);
@@ -751,35 +905,29 @@ export class Connection {
         `the response body was shorter than its Content-Length (${bytes} of ${limit})`,
       );
       await this.#flush();
-      return { bytes, keepAlive: false };
+      this.#keepAlive = false;
+      return bytes;
     }
-    await this.#afterResponse();
-    return { bytes, keepAlive: plan.keepAlive && plan.mode !== BODY_UNTIL_CLOSE };
+    return bytes;
   }
 
   /** An error before the head went out: a 500 instead, then close. */
-  async #writeFailure(
-    error: unknown,
-    head: RequestHead,
-  ): Promise<{ bytes: number; keepAlive: boolean }> {
+  async #writeFailure(error: unknown): Promise<number> {
     this.#owner.warn("the response body failed before the response started", error);
     const detail = this.#options.development && error instanceof Error ? error.stack ?? "" : "";
     this.#append(
-      errorResponse(500, detail, httpDate(), this.#options.serverSoftware, false, head.minor),
+      errorResponse(
+        500,
+        detail,
+        httpDate(),
+        this.#options.serverSoftware,
+        false,
+        this.#head!.minor,
+      ),
     );
     await this.#flush();
-    return { bytes: 0, keepAlive: false };
-  }
-
-  /** Flushes unless the next pipelined request is already here and can share the write. */
-  async #afterResponse(): Promise<void> {
-    if (
-      this.#outLength < DIRECT_WRITE && this.#start < this.#end &&
-      findHeadEnd(this.#buf, this.#start, this.#start, this.#end) > 0
-    ) {
-      return;
-    }
-    await this.#flush();
+    this.#keepAlive = false;
+    return 0;
   }
 
   #append(text: string): void {
@@ -826,8 +974,11 @@ export class Connection {
   /** Gives the output buffers back once everything in them is written. */
   #releaseOutput(): void {
     this.#outLength = 0;
-    this.#segments.length = 0;
-    for (const out of this.#lent.splice(0)) release(out);
+    if (this.#segments.length > 0) {
+      this.#segments.length = 0;
+      for (const out of this.#lent) release(out);
+      this.#lent.length = 0;
+    }
     release(this.#out);
     this.#out = EMPTY;
   }
@@ -836,18 +987,27 @@ export class Connection {
     if (this.#outLength === 0 && this.#segments.length === 0) return;
     const phase = this.phase;
     this.phase = WRITE;
-    this.deadline = Date.now() + this.#options.timeout;
+    this.deadline = now() + this.#options.timeout;
     try {
-      for (const segment of this.#segments) await this.#writeAll(segment);
-      if (this.#outLength > 0) await this.#writeAll(this.#out.subarray(0, this.#outLength));
+      if (this.#segments.length > 0) {
+        for (const segment of this.#segments) await this.#writeAll(segment);
+      }
+      const length = this.#outLength;
+      if (length > 0) {
+        // One write is the rule; only a full socket buffer leaves a rest.
+        const n = await this.#conn.write(this.#out.subarray(0, length));
+        if (n < length) await this.#writeAll(this.#out.subarray(n, length));
+      }
       this.#releaseOutput();
     } catch (error) {
       this.#releaseOutput();
       if (this.#closed || isDisconnect(error)) throw new ConnectionGone();
       throw error;
     } finally {
+      // The wait the write interrupted starts over: an idle connection's keep-alive time
+      // counts from when its last response went out.
       this.phase = phase;
-      this.deadline = 0;
+      this.#armDeadline();
     }
     this.#settleCompletions();
   }
@@ -856,7 +1016,7 @@ export class Connection {
     let written = 0;
     while (written < bytes.length) {
       written += await this.#conn.write(written === 0 ? bytes : bytes.subarray(written));
-      this.deadline = Date.now() + this.#options.timeout;
+      this.deadline = now() + this.#options.timeout;
     }
   }
 }
@@ -864,6 +1024,7 @@ export class Connection {
 const NOT_YET: unique symbol = Symbol("not yet");
 
 const encoder = new TextEncoder();
+const NO_FIELDS: [string, string][] = [];
 let scratch = new Uint8Array(OUTPUT_BUFFER);
 const EMPTY = new Uint8Array(0);
 
@@ -882,6 +1043,14 @@ function encodeBody(text: string): Uint8Array {
   if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
   const { written } = encoder.encodeInto(text, scratch);
   return scratch.subarray(0, written);
+}
+
+/** Whether every character of `text` is ASCII, so its UTF-8 is one byte per character. */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return false;
+  }
+  return true;
 }
 
 /** The handler's `info`: `completed` costs nothing unless the app asks for it. */

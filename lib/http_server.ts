@@ -5,6 +5,7 @@
  * @module
  */
 
+import { tick } from "./clock.ts";
 import {
   type AccessEntry,
   Connection,
@@ -49,11 +50,12 @@ export class HttpServer implements ConnectionOwner {
   readonly #listeners = new Set<Deno.Listener>();
   /** The running accept loops; each ends once its listener is closed. */
   readonly #loops = new Set<Promise<void>>();
-  readonly #drain = new AbortController();
   readonly #goingAway = new AbortController();
   readonly #maxRequests: number;
   #requests = 0;
   #limited = false;
+  #draining = false;
+  #sweepEvery = 0;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #idle: (() => void) | undefined;
 
@@ -67,7 +69,7 @@ export class HttpServer implements ConnectionOwner {
 
   /** True once draining began. */
   get draining(): boolean {
-    return this.#drain.signal.aborted;
+    return this.#draining;
   }
 
   /**
@@ -89,7 +91,7 @@ export class HttpServer implements ConnectionOwner {
 
   /** True once draining began or the request limit was reached. */
   get winding(): boolean {
-    return this.#limited || this.#drain.signal.aborted;
+    return this.#limited || this.#draining;
   }
 
   /** Requests started so far. */
@@ -162,6 +164,7 @@ export class HttpServer implements ConnectionOwner {
             // A TLS connection whose handshake failed; the loop will see the error.
           }
         }
+        tick();
         const connection = new Connection(conn, this, scheme);
         this.#connections.add(connection);
         this.#startSweeper();
@@ -189,7 +192,7 @@ export class HttpServer implements ConnectionOwner {
    * flight finished (their responses say `Connection: close`). Resolves when all are done.
    */
   async drain(): Promise<void> {
-    this.#drain.abort();
+    this.#draining = true;
     this.#goingAway.abort();
     this.stopAccepting();
     // An accept that completed as its listener closed reaches its loop a moment later: wait
@@ -204,7 +207,7 @@ export class HttpServer implements ConnectionOwner {
 
   /** Ends every connection now (after the graceful deadline). */
   abort(): void {
-    this.#drain.abort();
+    this.#draining = true;
     this.#goingAway.abort();
     this.stopAccepting();
     for (const connection of this.#connections) connection.expire();
@@ -212,7 +215,8 @@ export class HttpServer implements ConnectionOwner {
 
   #startSweeper(): void {
     if (this.#sweeper !== undefined) return;
-    const sweeper = setInterval(() => this.#sweep(), sweepInterval(this.options));
+    this.#sweepEvery = sweepInterval(this.options);
+    const sweeper = setInterval(() => this.#sweep(), this.#sweepEvery);
     Deno.unrefTimer(sweeper);
     this.#sweeper = sweeper;
   }
@@ -224,7 +228,9 @@ export class HttpServer implements ConnectionOwner {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    // Deadlines were set from the coarse clock, which lags real time by up to one period:
+    // waiting that period more means no timeout ends early.
+    const now = tick() - this.#sweepEvery;
     for (const connection of this.#connections) {
       if (connection.deadline !== 0 && connection.deadline <= now) connection.expire();
       else if (connection.watchable) connection.watch();

@@ -5,7 +5,7 @@
  *
  * This uses Deno's internal slots (the inner response behind `Symbol(response)` and the lazy
  * body of `Response.json()`). Their layout is checked once at start-up against responses built
- * here; if it ever differs, {@link responseParts} returns undefined and the connection uses the
+ * here; if it ever differs, {@link readResponseParts} returns false and the connection uses the
  * portable path through `response.body` and `response.headers`.
  *
  * @module
@@ -13,8 +13,10 @@
 
 /** The parts of a response that were readable without streams. */
 export interface ResponseParts {
-  /** Header fields as the app set them (names in the app's case; `Set-Cookie` kept apart). */
+  /** Header fields as the app set them (names in the app's case). */
   fields: [string, string][];
+  /** A content type to write after `fields`: Deno keeps one that came alone outside them. */
+  contentType: string | null;
   /** The whole body (a string still to be UTF-8 encoded), or null for no body. */
   body: Uint8Array | string | null;
 }
@@ -42,8 +44,8 @@ const innerKey = slot(probe, "response");
 const lazyBodyKey = slot(probe, "lazy static body");
 const lazyTypeKey = slot(probe, "lazy static content type");
 
-/** The fields of `response` as the serialiser will write them. */
-function fieldsOf(slots: Slots, inner: InnerResponse): [string, string][] {
+/** The content type to write after the header list, if any. */
+function extraType(slots: Slots, inner: InnerResponse): string | null {
   // Deno keeps a content type that came alone (or from a string or JSON body) in a slot of
   // its own instead of the header list; a lazy string body without one is text/plain.
   const stored = slots[lazyTypeKey!];
@@ -51,9 +53,9 @@ function fieldsOf(slots: Slots, inner: InnerResponse): [string, string][] {
     ? stored
     : typeof slots[lazyBodyKey!] === "string"
     ? DEFAULT_TEXT_TYPE
-    : undefined;
-  if (type === undefined || hasField(inner.headerList, "content-type")) return inner.headerList;
-  return [...inner.headerList, ["content-type", type]];
+    : null;
+  if (type === null || hasField(inner.headerList, "content-type")) return null;
+  return type;
 }
 
 /**
@@ -81,7 +83,9 @@ function layoutMatches(): boolean {
     const slots = response as unknown as Slots;
     const inner = slots[innerKey] as InnerResponse | undefined;
     if (!inner || !Array.isArray(inner.headerList)) return false;
-    const ours = fieldsOf(slots, inner).map(([n, v]) => `${n.toLowerCase()}: ${v}`).sort();
+    const type = extraType(slots, inner);
+    const fields = type === null ? inner.headerList : [...inner.headerList, ["content-type", type]];
+    const ours = fields.map(([n, v]) => `${n.toLowerCase()}: ${v}`).sort();
     const theirs: string[] = [];
     response.headers.forEach((v, n) => {
       if (n !== "set-cookie") theirs.push(`${n}: ${v}`);
@@ -118,16 +122,20 @@ function partsOf(slots: Slots, inner: InnerResponse): Uint8Array | string | null
 const enabled = layoutMatches();
 
 /**
- * The header list and static body of `response`, or undefined when its body is a stream (or
- * the runtime's layout is not the one this was written for).
+ * Reads the header list and static body of `response` into `parts` (reused by the caller; the
+ * list is the response's own, to be read before the response is dropped). Returns false when the
+ * body is a stream, or the runtime's layout is not the one this was written for.
  */
-export function responseParts(response: Response): ResponseParts | undefined {
-  if (!enabled) return undefined;
+export function readResponseParts(response: Response, parts: ResponseParts): boolean {
+  if (!enabled) return false;
   const slots = response as unknown as Slots;
   const inner = slots[innerKey!] as InnerResponse;
   const body = partsOf(slots, inner);
-  if (body === undefined) return undefined;
-  return { fields: fieldsOf(slots, inner), body };
+  if (body === undefined) return false;
+  parts.fields = inner.headerList;
+  parts.contentType = extraType(slots, inner);
+  parts.body = body;
+  return true;
 }
 
 function hasField(fields: [string, string][], lower: string): boolean {

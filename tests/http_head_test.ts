@@ -21,10 +21,9 @@ function bytes(text: string): Uint8Array {
 }
 
 function parse(text: string, limits?: HeadLimits): RequestHead | ProtocolError {
-  const buf = bytes(text);
-  const end = findHeadEnd(buf, 0, 0, buf.length);
-  assert.ok(end > 0, `no head end in ${JSON.stringify(text.slice(0, 80))}`);
-  return parseHead(buf, 0, end, limits);
+  const head = parseHead(bytes(text), 0, text.length, limits);
+  assert.ok(head !== null, `no head end in ${JSON.stringify(text.slice(0, 80))}`);
+  return head;
 }
 
 function accepted(text: string, limits?: HeadLimits): RequestHead {
@@ -326,13 +325,51 @@ Deno.test("parseHead: a Host value with characters no host can have is 400", () 
 Deno.test("parseHead: the head may start anywhere in the buffer", () => {
   const first = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
   const text = first + "DELETE /x HTTP/1.0\r\n\r\n";
-  const buf = bytes(text);
-  const end = findHeadEnd(buf, first.length, first.length, buf.length);
-  const head = parseHead(buf, first.length, end);
-  assert.ok(!(head instanceof ProtocolError));
+  const head = parseHead(bytes(text), first.length, text.length);
+  assert.ok(head !== null && !(head instanceof ProtocolError));
   assert.equal(head.method, "DELETE");
   assert.equal(head.target, "/x");
   assert.equal(head.minor, 0);
+});
+
+Deno.test("parseHead: null at every cut of a head, the head once it is whole", () => {
+  const text = "GET /a?b=c HTTP/1.1\r\nHost: example.com\r\nX-Long: " + "v".repeat(40) +
+    "\r\n\r\n";
+  for (let cut = 1; cut < text.length; cut++) {
+    assert.equal(parseHead(bytes(text), 0, cut), null, `cut at ${cut}`);
+  }
+  const head = parseHead(bytes(text), 0, text.length);
+  assert.ok(head !== null && !(head instanceof ProtocolError));
+  assert.equal(head.size, text.length);
+});
+
+Deno.test("parseHead: size ends at the blank line; what follows is not part of the head", () => {
+  const first = "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+  const text = first + "hello" + "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  const head = parseHead(bytes(text), 0, text.length);
+  assert.ok(head !== null && !(head instanceof ProtocolError));
+  assert.equal(head.size, first.length);
+  assert.equal(head.contentLength, 5);
+  assert.deepEqual(head.names, ["host", "content-length"]);
+});
+
+Deno.test("parseHead: never reads past `end`, even when stale bytes there would end the head", () => {
+  const text = "GET / HTTP/1.1\r\nHost: a\r\n";
+  const buf = bytes(text + "\r\n");
+  assert.equal(parseHead(buf, 0, text.length), null);
+  // The byte past the data is the parser's stop byte.
+  assert.equal(buf[text.length], 0);
+  const view = bytes(text + "\r\n").subarray(0, text.length);
+  assert.equal(parseHead(view, 0, text.length), null);
+});
+
+Deno.test("parseHead: a fault waits for the end of its head, then is refused", () => {
+  const partial = "GET / HTTP/1.1\r\nBad Name: x\r\n";
+  assert.equal(parseHead(bytes(partial), 0, partial.length), null);
+  const whole = partial + "\r\n";
+  const error = parseHead(bytes(whole), 0, whole.length);
+  assert.ok(error instanceof ProtocolError);
+  assert.equal(error.status, 400);
 });
 
 Deno.test("parseHead: a 60 KiB field value decodes whole", () => {

@@ -16,13 +16,8 @@ import {
   parseHead,
   type RequestHead,
 } from "../lib/http/head.ts";
-import {
-  BODY_CHUNKED,
-  BODY_LENGTH,
-  BODY_NONE,
-  BODY_UNTIL_CLOSE,
-  serializeHead,
-} from "../lib/http/response.ts";
+import { BODY_CHUNKED, BODY_LENGTH, BODY_NONE, BODY_UNTIL_CLOSE } from "../lib/http/response.ts";
+import { headText } from "./helpers/head_text.ts";
 
 const RUNS = 300;
 const CR = 13;
@@ -64,7 +59,8 @@ interface Outcome {
 
 /**
  * Drives the parsers the way `Connection` does: one growing buffer, leading CR/LF skipped,
- * `findHeadEnd` resumed 3 bytes before the old end, `checkPartialHead` on incomplete heads,
+ * `parseHead` tried at once, then after a miss only once `findHeadEnd` (resumed 3 bytes before
+ * the old end) finds the head's end, `checkPartialHead` on incomplete heads,
  * bodies taken by Content-Length or by a `ChunkedDecoder`. With `compact`, consumed bytes are
  * dropped before each read (shifting every offset, as `#ensureSpace` does); the spare capacity
  * past `end` is always filled with blank lines, which nothing may look at.
@@ -78,7 +74,7 @@ function drive(
   let buf = new Uint8Array(0);
   let start = 0;
   let end = 0;
-  let scanFrom = 0;
+  let scanFrom = -1;
   let body: { remaining: number; decoder: ChunkedDecoder | null; parts: Uint8Array[] } | null =
     null;
   const stale = bytes("\r\n\r\n0\r\n\r\n");
@@ -95,7 +91,7 @@ function drive(
     }
     buf = next;
     start -= shift;
-    scanFrom = Math.max(start, scanFrom - shift);
+    if (scanFrom >= 0) scanFrom = Math.max(start, scanFrom - shift);
     end = keep.length + chunk.length;
 
     for (;;) {
@@ -119,15 +115,13 @@ function drive(
         }
         outcome.requests[outcome.requests.length - 1].body = body.parts.map(str).join("");
         body = null;
-        scanFrom = start;
       }
-      while (start < end && (buf[start] === CR || buf[start] === LF)) {
-        start++;
-        scanFrom = start;
-      }
+      while (start < end && (buf[start] === CR || buf[start] === LF)) start++;
       if (start === end) break;
-      const headEnd = findHeadEnd(buf, start, scanFrom, end);
-      if (headEnd < 0) {
+      const head = scanFrom < 0 || findHeadEnd(buf, start, scanFrom, end) > 0
+        ? parseHead(buf, start, end, limits)
+        : null;
+      if (head === null) {
         const tooBig = checkPartialHead(buf, start, end, limits);
         if (tooBig !== null) {
           outcome.error = tooBig.status;
@@ -136,13 +130,12 @@ function drive(
         scanFrom = Math.max(start, end - 3);
         break;
       }
-      const head = parseHead(buf, start, headEnd, limits);
       if (head instanceof ProtocolError) {
         outcome.error = head.status;
         return outcome;
       }
       const { method, target, minor, names, values, host, contentLength, chunked } = head;
-      const { close, keepAlive, upgrade, expectContinue } = head;
+      const { close, keepAlive, upgrade, expectContinue, size } = head;
       outcome.requests.push({
         method,
         target,
@@ -156,9 +149,11 @@ function drive(
         keepAlive,
         upgrade,
         expectContinue,
+        size,
         body: "",
       });
-      start = scanFrom = headEnd;
+      start += size;
+      scanFrom = -1;
       if (chunked) body = { remaining: -1, decoder: new ChunkedDecoder(0), parts: [] };
       else if (contentLength > 0) body = { remaining: contentLength, decoder: null, parts: [] };
     }
@@ -504,7 +499,7 @@ Deno.test("property: serialised heads always have sound framing", () => {
         const headers = new Headers();
         for (const [name, value] of entries) headers.append(name, value);
         if (declared !== undefined) headers.set("content-length", String(declared));
-        const plan = serializeHead(status, headers, bodyLength, { ...ctx, date: "D", server: "S" });
+        const plan = headText(status, headers, bodyLength, { ...ctx, date: "D", server: "S" });
         const text = plan.text;
         assert.ok(text.endsWith("\r\n\r\n"));
         assert.ok(text.startsWith(`HTTP/1.${ctx.minor} ${status} `));

@@ -1,5 +1,5 @@
 /**
- * Byte-level rules of the response side of the sans-IO core: `serializeHead`,
+ * Byte-level rules of the response side of the sans-IO core: `writeHead`,
  * `errorResponse`, `httpDate`, status lines and the latin-1 head encoder.
  */
 import "../lib/http/node_reasons.ts";
@@ -14,8 +14,10 @@ import {
   BODY_NONE,
   BODY_UNTIL_CLOSE,
   type ResponseContext,
-  serializeHead,
+  responseHead,
+  writeHead,
 } from "../lib/http/response.ts";
+import { headText } from "./helpers/head_text.ts";
 import { reasonPhrase, statusLine } from "../lib/http/status.ts";
 
 const DATE = "Sun, 06 Nov 1994 08:49:37 GMT";
@@ -46,14 +48,14 @@ function field(text: string, name: string): string[] {
 // ---------------------------------------------------------------------------------------------
 // Status line
 
-Deno.test("serializeHead: the status line is in the request's HTTP version", () => {
+Deno.test("writeHead: the status line is in the request's HTTP version", () => {
   assert.ok(
-    serializeHead(200, new Headers(), 0, context({ minor: 0 })).text.startsWith(
+    headText(200, new Headers(), 0, context({ minor: 0 })).text.startsWith(
       "HTTP/1.0 200 OK\r\n",
     ),
   );
   assert.ok(
-    serializeHead(200, new Headers(), 0, context({ minor: 1 })).text.startsWith(
+    headText(200, new Headers(), 0, context({ minor: 1 })).text.startsWith(
       "HTTP/1.1 200 OK\r\n",
     ),
   );
@@ -74,9 +76,9 @@ Deno.test("statusLine: an unknown status gets an empty reason (the space stays)"
 // ---------------------------------------------------------------------------------------------
 // Fields
 
-Deno.test("serializeHead: a complete head, byte for byte", () => {
+Deno.test("writeHead: a complete head, byte for byte", () => {
   const headers = new Headers({ "Content-Type": "text/plain", "X-A": "1" });
-  const plan = serializeHead(200, headers, 5, context());
+  const plan = headText(200, headers, 5, context());
   assert.equal(
     plan.text,
     "HTTP/1.1 200 OK\r\n" +
@@ -90,51 +92,50 @@ Deno.test("serializeHead: a complete head, byte for byte", () => {
   assert.deepEqual([plan.mode, plan.contentLength, plan.keepAlive], [BODY_LENGTH, 5, true]);
 });
 
-Deno.test("serializeHead: every Set-Cookie stays its own field line", () => {
+Deno.test("writeHead: every Set-Cookie stays its own field line", () => {
   const headers = new Headers();
   headers.append("Set-Cookie", "a=1; Path=/");
   headers.append("Set-Cookie", "b=2, c=3; Expires=Wed, 21 Oct 2015 07:28:00 GMT");
-  const text = serializeHead(200, headers, 0, context()).text;
+  const text = headText(200, headers, 0, context()).text;
   assert.deepEqual(field(text, "set-cookie"), [
     "a=1; Path=/",
     "b=2, c=3; Expires=Wed, 21 Oct 2015 07:28:00 GMT",
   ]);
 });
 
-Deno.test("serializeHead: other repeated fields are combined as Headers combines them", () => {
+Deno.test("writeHead: other repeated fields are combined as Headers combines them", () => {
   const headers = new Headers();
   headers.append("Vary", "Accept");
   headers.append("Vary", "Origin");
-  assert.deepEqual(field(serializeHead(200, headers, 0, context()).text, "vary"), [
+  assert.deepEqual(field(headText(200, headers, 0, context()).text, "vary"), [
     "Accept, Origin",
   ]);
 });
 
-Deno.test("serializeHead: Date and Server are added unless the app set them", () => {
-  const added = serializeHead(200, new Headers(), 0, context()).text;
+Deno.test("writeHead: Date and Server are added unless the app set them", () => {
+  const added = headText(200, new Headers(), 0, context()).text;
   assert.deepEqual(field(added, "date"), [DATE]);
   assert.deepEqual(field(added, "server"), ["Starlight/test"]);
-  const own =
-    serializeHead(200, new Headers({ Date: "yesterday", Server: "mine" }), 0, context()).text;
+  const own = headText(200, new Headers({ Date: "yesterday", Server: "mine" }), 0, context()).text;
   assert.deepEqual(field(own, "date"), ["yesterday"]);
   assert.deepEqual(field(own, "server"), ["mine"]);
 });
 
-Deno.test("serializeHead: an empty server name means no Server field", () => {
+Deno.test("writeHead: an empty server name means no Server field", () => {
   assert.deepEqual(
-    field(serializeHead(200, new Headers(), 0, context({ server: "" })).text, "server"),
+    field(headText(200, new Headers(), 0, context({ server: "" })).text, "server"),
     [],
   );
 });
 
-Deno.test("serializeHead: framing fields of the app are never copied", () => {
+Deno.test("writeHead: framing fields of the app are never copied", () => {
   const headers = new Headers({
     "Transfer-Encoding": "gzip",
     "Keep-Alive": "timeout=5",
     Connection: "keep-alive",
     "Content-Length": "999",
   });
-  const text = serializeHead(200, headers, 3, context()).text;
+  const text = headText(200, headers, 3, context()).text;
   assert.deepEqual(field(text, "transfer-encoding"), []);
   assert.deepEqual(field(text, "keep-alive"), []);
   assert.deepEqual(field(text, "connection"), []);
@@ -144,30 +145,30 @@ Deno.test("serializeHead: framing fields of the app are never copied", () => {
 // ---------------------------------------------------------------------------------------------
 // Body framing
 
-Deno.test("serializeHead: a body of known length gets Content-Length", () => {
-  const plan = serializeHead(200, new Headers(), 1234, context());
+Deno.test("writeHead: a body of known length gets Content-Length", () => {
+  const plan = headText(200, new Headers(), 1234, context());
   assert.deepEqual(field(plan.text, "content-length"), ["1234"]);
   assert.equal(plan.mode, BODY_LENGTH);
   assert.equal(plan.contentLength, 1234);
 });
 
-Deno.test("serializeHead: no body at all (null) is Content-Length: 0", () => {
-  const plan = serializeHead(200, new Headers(), -2, context());
+Deno.test("writeHead: no body at all (null) is Content-Length: 0", () => {
+  const plan = headText(200, new Headers(), -2, context());
   assert.deepEqual(field(plan.text, "content-length"), ["0"]);
   assert.equal(plan.mode, BODY_LENGTH);
   assert.equal(plan.contentLength, 0);
 });
 
-Deno.test("serializeHead: an HTTP/1.1 stream of unknown length is chunked", () => {
-  const plan = serializeHead(200, new Headers(), -1, context());
+Deno.test("writeHead: an HTTP/1.1 stream of unknown length is chunked", () => {
+  const plan = headText(200, new Headers(), -1, context());
   assert.deepEqual(field(plan.text, "transfer-encoding"), ["chunked"]);
   assert.deepEqual(field(plan.text, "content-length"), []);
   assert.equal(plan.mode, BODY_CHUNKED);
   assert.equal(plan.keepAlive, true);
 });
 
-Deno.test("serializeHead: an HTTP/1.0 stream of unknown length is close-delimited", () => {
-  const plan = serializeHead(200, new Headers(), -1, context({ minor: 0 }));
+Deno.test("writeHead: an HTTP/1.0 stream of unknown length is close-delimited", () => {
+  const plan = headText(200, new Headers(), -1, context({ minor: 0 }));
   assert.deepEqual(field(plan.text, "transfer-encoding"), []);
   assert.deepEqual(field(plan.text, "content-length"), []);
   assert.deepEqual(field(plan.text, "connection"), ["close"]);
@@ -175,17 +176,17 @@ Deno.test("serializeHead: an HTTP/1.0 stream of unknown length is close-delimite
   assert.equal(plan.keepAlive, false);
 });
 
-Deno.test("serializeHead: a stream with the app's Content-Length is sent with that length", () => {
-  const plan = serializeHead(200, new Headers({ "Content-Length": "10" }), -1, context());
+Deno.test("writeHead: a stream with the app's Content-Length is sent with that length", () => {
+  const plan = headText(200, new Headers({ "Content-Length": "10" }), -1, context());
   assert.deepEqual(field(plan.text, "content-length"), ["10"]);
   assert.deepEqual(field(plan.text, "transfer-encoding"), []);
   assert.deepEqual([plan.mode, plan.contentLength], [BODY_LENGTH, 10]);
 });
 
-Deno.test("serializeHead: HEAD gets the GET's framing fields and no body", () => {
+Deno.test("writeHead: HEAD gets the GET's framing fields and no body", () => {
   for (const [length, minor] of [[5, 1], [-1, 1], [-2, 1], [5, 0], [-1, 0]]) {
-    const get = serializeHead(200, new Headers({ "X-A": "1" }), length, context({ minor }));
-    const head = serializeHead(
+    const get = headText(200, new Headers({ "X-A": "1" }), length, context({ minor }));
+    const head = headText(
       200,
       new Headers({ "X-A": "1" }),
       length,
@@ -198,8 +199,8 @@ Deno.test("serializeHead: HEAD gets the GET's framing fields and no body", () =>
   }
 });
 
-Deno.test("serializeHead: HEAD with no body keeps the app's declared Content-Length", () => {
-  const plan = serializeHead(
+Deno.test("writeHead: HEAD with no body keeps the app's declared Content-Length", () => {
+  const plan = headText(
     200,
     new Headers({ "Content-Length": "42" }),
     -2,
@@ -209,36 +210,36 @@ Deno.test("serializeHead: HEAD with no body keeps the app's declared Content-Len
   assert.equal(plan.mode, BODY_NONE);
 });
 
-Deno.test("serializeHead: HEAD of an HTTP/1.0 stream stays persistent (nothing to delimit)", () => {
-  const plan = serializeHead(200, new Headers(), -1, context({ minor: 0, head: true }));
+Deno.test("writeHead: HEAD of an HTTP/1.0 stream stays persistent (nothing to delimit)", () => {
+  const plan = headText(200, new Headers(), -1, context({ minor: 0, head: true }));
   assert.equal(plan.keepAlive, true);
   assert.deepEqual(field(plan.text, "connection"), ["keep-alive"]);
 });
 
-Deno.test("serializeHead: 204 never carries a body, a length or chunking", () => {
+Deno.test("writeHead: 204 never carries a body, a length or chunking", () => {
   for (const length of [-2, -1, 0, 5]) {
-    const plan = serializeHead(204, new Headers({ "Content-Length": "5" }), length, context());
+    const plan = headText(204, new Headers({ "Content-Length": "5" }), length, context());
     assert.equal(plan.mode, BODY_NONE);
     assert.deepEqual(field(plan.text, "content-length"), []);
     assert.deepEqual(field(plan.text, "transfer-encoding"), []);
   }
 });
 
-Deno.test("serializeHead: 1xx never carries a body, a length or chunking", () => {
+Deno.test("writeHead: 1xx never carries a body, a length or chunking", () => {
   for (const status of [100, 103, 199]) {
-    const plan = serializeHead(status, new Headers(), 5, context());
+    const plan = headText(status, new Headers(), 5, context());
     assert.equal(plan.mode, BODY_NONE);
     assert.deepEqual(field(plan.text, "content-length"), []);
     assert.deepEqual(field(plan.text, "transfer-encoding"), []);
   }
 });
 
-Deno.test("serializeHead: 304 never carries a body; the app's Content-Length is kept", () => {
-  const plain = serializeHead(304, new Headers(), -1, context());
+Deno.test("writeHead: 304 never carries a body; the app's Content-Length is kept", () => {
+  const plain = headText(304, new Headers(), -1, context());
   assert.equal(plain.mode, BODY_NONE);
   assert.deepEqual(field(plain.text, "content-length"), []);
   assert.deepEqual(field(plain.text, "transfer-encoding"), []);
-  const declared = serializeHead(304, new Headers({ "Content-Length": "77" }), -2, context());
+  const declared = headText(304, new Headers({ "Content-Length": "77" }), -2, context());
   assert.equal(declared.mode, BODY_NONE);
   assert.deepEqual(field(declared.text, "content-length"), ["77"]);
 });
@@ -246,26 +247,26 @@ Deno.test("serializeHead: 304 never carries a body; the app's Content-Length is 
 // ---------------------------------------------------------------------------------------------
 // Persistence
 
-Deno.test("serializeHead: a persistent HTTP/1.1 response has no Connection field", () => {
-  assert.deepEqual(field(serializeHead(200, new Headers(), 0, context()).text, "connection"), []);
+Deno.test("writeHead: a persistent HTTP/1.1 response has no Connection field", () => {
+  assert.deepEqual(field(headText(200, new Headers(), 0, context()).text, "connection"), []);
 });
 
-Deno.test("serializeHead: a closing response says Connection: close", () => {
+Deno.test("writeHead: a closing response says Connection: close", () => {
   for (const minor of [0, 1]) {
-    const plan = serializeHead(200, new Headers(), 0, context({ minor, keepAlive: false }));
+    const plan = headText(200, new Headers(), 0, context({ minor, keepAlive: false }));
     assert.deepEqual(field(plan.text, "connection"), ["close"]);
     assert.equal(plan.keepAlive, false);
   }
 });
 
-Deno.test("serializeHead: a persistent HTTP/1.0 response says Connection: keep-alive", () => {
-  const plan = serializeHead(200, new Headers(), 0, context({ minor: 0 }));
+Deno.test("writeHead: a persistent HTTP/1.0 response says Connection: keep-alive", () => {
+  const plan = headText(200, new Headers(), 0, context({ minor: 0 }));
   assert.deepEqual(field(plan.text, "connection"), ["keep-alive"]);
   assert.equal(plan.keepAlive, true);
 });
 
-Deno.test("serializeHead: the app's Connection: close ends persistence", () => {
-  const plan = serializeHead(200, new Headers({ Connection: "Close" }), 0, context());
+Deno.test("writeHead: the app's Connection: close ends persistence", () => {
+  const plan = headText(200, new Headers({ Connection: "Close" }), 0, context());
   assert.deepEqual(field(plan.text, "connection"), ["close"]);
   assert.equal(plan.keepAlive, false);
 });
@@ -356,7 +357,7 @@ Deno.test("encodeLatin1Into: ASCII and latin-1 characters become one byte each",
   assert.deepEqual([...buf.subarray(0, 6)], [0xaa, 0x61, 0x62, 0xe9, 0xff, 0xaa]);
 });
 
-Deno.test("serializeHead: a raw field list in any letter case is classified like Headers", () => {
+Deno.test("writeHead: a raw field list in any letter case is classified like Headers", () => {
   const fields: [string, string][] = [
     ["X-Custom", "1"],
     ["CONTENT-LENGTH", "99"],
@@ -368,13 +369,48 @@ Deno.test("serializeHead: a raw field list in any letter case is classified like
     ["Set-Cookie", "a=1"],
     ["set-cookie", "b=2"],
   ];
-  const plan = serializeHead(200, fields, 3, context());
+  const plan = headText(200, fields, 3, context());
   assert.equal(
     plan.text,
     "HTTP/1.1 200 OK\r\nX-Custom: 1\r\nSERVER: mine\r\nDate: today\r\nSet-Cookie: a=1\r\n" +
       "set-cookie: b=2\r\ncontent-length: 3\r\nconnection: close\r\n\r\n",
   );
   assert.equal(plan.keepAlive, false);
-  const streamed = serializeHead(200, [["Content-Length", "7"]], -1, context());
+  const streamed = headText(200, [["Content-Length", "7"]], -1, context());
   assert.deepEqual([streamed.mode, streamed.contentLength], [BODY_LENGTH, 7]);
+});
+
+Deno.test("writeHead: false when the buffer is too small; the same head once it fits", () => {
+  const fields: [string, string][] = [["x-long", "v".repeat(300)]];
+  const plan = responseHead();
+  assert.equal(writeHead(new Uint8Array(200), 0, 200, fields, null, 2, context(), plan), false);
+  const out = new Uint8Array(1024);
+  assert.equal(writeHead(out, 10, 200, fields, null, 2, context(), plan), true);
+  const text = new TextDecoder("latin1").decode(out.subarray(10, plan.end));
+  assert.equal(text, headText(200, fields, 2, context()).text);
+  assert.ok(text.includes("x-long: " + "v".repeat(300) + "\r\n"));
+});
+
+Deno.test("writeHead: a content type kept apart from the fields follows them", () => {
+  const plan = headText(200, [["x-a", "1"]], 2, context(), "text/plain;charset=UTF-8");
+  assert.deepEqual(fields(plan.text).slice(0, 3), [
+    "x-a: 1",
+    "content-type: text/plain;charset=UTF-8",
+    `date: ${DATE}`,
+  ]);
+});
+
+Deno.test("writeHead: latin-1 field values go out one byte per character", () => {
+  const plan = responseHead();
+  const out = new Uint8Array(512);
+  writeHead(out, 0, 200, [["x-name", "caf\u00e9"]], null, 0, context(), plan);
+  const at = out.indexOf(0x63);
+  assert.deepEqual([...out.subarray(at, at + 5)], [0x63, 0x61, 0x66, 0xe9, 13]);
+});
+
+Deno.test("writeHead: each call writes the date it is given", () => {
+  const later = "Mon, 07 Nov 1994 08:49:37 GMT";
+  assert.deepEqual(field(headText(200, [], 0, context()).text, "date"), [DATE]);
+  assert.deepEqual(field(headText(200, [], 0, context({ date: later })).text, "date"), [later]);
+  assert.deepEqual(field(headText(200, [], 0, context()).text, "date"), [DATE]);
 });

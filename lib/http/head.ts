@@ -1,7 +1,8 @@
 /**
  * The request head parser (RFC 9112 §2–§6): request line and header section, bytes in, a
  * {@link RequestHead} or a {@link ProtocolError} out. No I/O, no regular expressions, no string
- * splitting: one pass of byte scans over the buffer the connection already holds.
+ * splitting: one pass of byte scans over the buffer the connection already holds, which also
+ * finds where the head ends, so a complete head is never scanned twice.
  *
  * @module
  */
@@ -52,6 +53,8 @@ export interface RequestHead {
   upgrade: boolean;
   /** `Expect: 100-continue` was sent (any case). */
   expectContinue: boolean;
+  /** Bytes of the head, blank line included: the body or the next request starts after them. */
+  size: number;
 }
 
 const CR = 13;
@@ -293,22 +296,36 @@ function addCodings(buf: Uint8Array, s: number, e: number, codings: Codings): vo
 }
 
 /**
- * Parses the complete head `buf[start, headEnd)` (as found by {@link findHeadEnd}).
- * Returns the head, or the protocol error to answer with.
+ * Parses the request head that starts at `buf[start]`, from the bytes received so far,
+ * `buf[start, end)`. Returns the head (its `size` says where it ended), the protocol error to
+ * answer with, or null while the head is still incomplete.
+ *
+ * Every scan stops at a byte that cannot continue a head, so none needs a bounds check: when the
+ * array is longer than `end`, the byte at `buf[end]` (past the data) is set to 0 as the stop.
+ * The caller must not have a read in flight into that byte; it can pass `buf.subarray(0, end)`
+ * instead.
  */
 export function parseHead(
   buf: Uint8Array,
   start: number,
-  headEnd: number,
+  end: number,
   limits: HeadLimits = DEFAULT_HEAD_LIMITS,
-): RequestHead | ProtocolError {
-  if (headEnd - start > limits.maxHeaderBytes) {
-    // The same answer as checkPartialHead gives when the head arrives in pieces.
-    if (buf.indexOf(LF, start) - start > limits.maxRequestLine + 1) {
-      return new ProtocolError(414, "request line too long");
-    }
-    return new ProtocolError(431, "request header section too large");
+): RequestHead | ProtocolError | null {
+  if (end < buf.length) buf[end] = 0;
+  const head = parseFields(buf, start, limits);
+  if (head instanceof ProtocolError && findHeadEnd(buf, start, start, end) === -1) {
+    // It stopped at the end of the data, or at a fault that must wait for the head to end
+    // before it is answered (as if the whole head had come at once).
+    return null;
   }
+  return head;
+}
+
+function parseFields(
+  buf: Uint8Array,
+  start: number,
+  limits: HeadLimits,
+): RequestHead | ProtocolError {
   let p = start;
   while (TOKEN[buf[p]] === 1) p++;
   if (p === start || buf[p] !== SP) return new ProtocolError(400, "malformed request line");
@@ -436,6 +453,10 @@ export function parseHead(
     }
   }
 
+  const size = p + 2 - start;
+  if (size > limits.maxHeaderBytes) {
+    return new ProtocolError(431, "request header section too large", minor);
+  }
   if (hosts > 1 || (minor === 1 && hosts === 0)) {
     return new ProtocolError(400, hosts === 0 ? "missing Host" : "more than one Host", minor);
   }
@@ -464,6 +485,7 @@ export function parseHead(
     keepAlive: (connection & CONNECTION_KEEP_ALIVE) !== 0,
     upgrade: (connection & CONNECTION_UPGRADE) !== 0,
     expectContinue,
+    size,
   };
 }
 

@@ -1,13 +1,13 @@
 /**
  * The response head serialiser (RFC 9112 §4, §6): status line, the app's fields, and the
  * framing the server owns (Content-Length, chunked, close-delimited, keep-alive), with the
- * rules for HEAD, 1xx, 204 and 304. No I/O: it returns the head as a string and the plan the
- * connection follows to write the body.
+ * rules for HEAD, 1xx, 204 and 304. No I/O: it writes the head's bytes into the caller's
+ * buffer and says how the connection must follow it with the body.
  *
  * @module
  */
 
-import { statusLine } from "./status.ts";
+import { statusLineBytes } from "./status.ts";
 
 /** No body is written. */
 export const BODY_NONE = 0;
@@ -39,16 +39,21 @@ export interface ResponseContext {
   server: string;
 }
 
-/** A serialised head and how to follow it. */
+/** How to follow a head that {@link writeHead} wrote; the connection reuses one. */
 export interface ResponseHead {
-  /** Status line and fields, ending with the blank line. */
-  text: string;
+  /** Index in the output just past the head's blank line. */
+  end: number;
   /** How the body is framed. */
   mode: BodyMode;
   /** Body length for {@link BODY_LENGTH}. */
   contentLength: number;
   /** The connection stays open after the body. */
   keepAlive: boolean;
+}
+
+/** Creates a {@link ResponseHead} to pass to {@link writeHead}. */
+export function responseHead(): ResponseHead {
+  return { end: 0, mode: BODY_NONE, contentLength: 0, keepAlive: false };
 }
 
 const OTHER = 0;
@@ -87,20 +92,42 @@ function classify(name: string): number {
   return OTHER;
 }
 
+/** Room kept for the lines the server adds (Date, Content-Length, Connection, the blank line). */
+const OWN_LINES = 128;
+
+let dateText = "";
+let dateLine: Uint8Array = new Uint8Array(0);
+let serverText = "";
+let serverLine: Uint8Array = new Uint8Array(0);
+
 /**
- * Serialises a response head from its fields — a `Headers` object, or the `[name, value]` list
- * the app set, in any letter case.
+ * Writes a response head into `out` at `offset`: the status line, the app's fields (a `Headers`
+ * object, or the `[name, value]` list the app set, in any letter case), then `contentType` when
+ * given (Deno keeps a content type that came alone outside the list), and the framing the server
+ * owns. Fields are byte strings, so each character is written as one byte.
  *
  * `bodyLength` is the body size when the connection holds the whole body, -1 for a stream of
  * unknown length, and -2 when the response has no body at all (`Response.body === null`).
+ *
+ * Fills `plan` and returns true, or returns false when `out` is too small (grow it and call
+ * again).
  */
-export function serializeHead(
+export function writeHead(
+  out: Uint8Array,
+  offset: number,
   status: number,
   fields: Iterable<[string, string]>,
+  contentType: string | null,
   bodyLength: number,
   context: ResponseContext,
-): ResponseHead {
-  let text = statusLine(context.minor, status);
+  plan: ResponseHead,
+): boolean {
+  const minor = context.minor;
+  const line = statusLineBytes(minor, status);
+  const limit = out.length - OWN_LINES - context.server.length;
+  if (offset + line.length > limit) return false;
+  out.set(line, offset);
+  let o = offset + line.length;
   let hasDate = false;
   let hasServer = false;
   let declaredLength = -1;
@@ -122,37 +149,109 @@ export function serializeHead(
         hasServer = true;
         break;
     }
-    text += name + ": " + value + "\r\n";
+    if (o + name.length + value.length + 4 > limit) return false;
+    o = writeField(out, o, name, value);
   }
-  if (!hasDate) text += "date: " + context.date + "\r\n";
-  if (!hasServer && context.server !== "") text += "server: " + context.server + "\r\n";
+  if (contentType !== null) {
+    if (o + contentType.length + 16 > limit) return false;
+    o = writeField(out, o, "content-type", contentType);
+  }
+  if (!hasDate) {
+    const date = context.date;
+    if (date !== dateText) {
+      dateLine = latin1Bytes("date: " + date + "\r\n");
+      dateText = date;
+    }
+    out.set(dateLine, o);
+    o += dateLine.length;
+  }
+  if (!hasServer && context.server !== "") {
+    if (context.server !== serverText) {
+      serverLine = latin1Bytes("server: " + context.server + "\r\n");
+      serverText = context.server;
+    }
+    out.set(serverLine, o);
+    o += serverLine.length;
+  }
 
   let mode: BodyMode = BODY_NONE;
   let contentLength = 0;
+  let length = -1;
   if (status < 200 || status === 204) {
     // These never carry a body or a length (RFC 9110 §8.6).
   } else if (status === 304) {
-    if (declaredLength >= 0) text += "content-length: " + declaredLength + "\r\n";
+    length = declaredLength;
   } else if (bodyLength >= 0 || bodyLength === -2) {
     contentLength = bodyLength === -2 ? 0 : bodyLength;
     if (context.head && bodyLength === -2 && declaredLength >= 0) contentLength = declaredLength;
-    text += "content-length: " + contentLength + "\r\n";
+    length = contentLength;
     mode = context.head ? BODY_NONE : BODY_LENGTH;
   } else if (declaredLength >= 0) {
-    contentLength = declaredLength;
-    text += "content-length: " + contentLength + "\r\n";
+    contentLength = length = declaredLength;
     mode = context.head ? BODY_NONE : BODY_LENGTH;
-  } else if (context.minor === 1) {
-    text += "transfer-encoding: chunked\r\n";
+  } else if (minor === 1) {
+    o = writeText(out, o, "transfer-encoding: chunked\r\n");
     mode = context.head ? BODY_NONE : BODY_CHUNKED;
   } else if (!context.head) {
     mode = BODY_UNTIL_CLOSE;
     keepAlive = false;
   }
+  if (length >= 0) {
+    o = writeText(out, o, "content-length: ");
+    o = writeDecimal(out, o, length);
+    out[o++] = CR;
+    out[o++] = LF;
+  }
+  if (!keepAlive) o = writeText(out, o, "connection: close\r\n");
+  else if (minor === 0) o = writeText(out, o, "connection: keep-alive\r\n");
+  out[o++] = CR;
+  out[o++] = LF;
+  plan.end = o;
+  plan.mode = mode;
+  plan.contentLength = contentLength;
+  plan.keepAlive = keepAlive;
+  return true;
+}
 
-  if (!keepAlive) text += "connection: close\r\n";
-  else if (context.minor === 0) text += "connection: keep-alive\r\n";
-  return { text: text + "\r\n", mode, contentLength, keepAlive };
+const CR = 13;
+const LF = 10;
+const COLON = 58;
+const SP = 32;
+
+function writeText(out: Uint8Array, o: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[o++] = text.charCodeAt(i);
+  return o;
+}
+
+function writeField(out: Uint8Array, o: number, name: string, value: string): number {
+  o = writeText(out, o, name);
+  out[o++] = COLON;
+  out[o++] = SP;
+  o = writeText(out, o, value);
+  out[o++] = CR;
+  out[o++] = LF;
+  return o;
+}
+
+/** Writes a non-negative safe integer in decimal. */
+function writeDecimal(out: Uint8Array, o: number, n: number): number {
+  if (n < 10) {
+    out[o] = 48 + n;
+    return o + 1;
+  }
+  let digits = 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+  for (let i = o + digits - 1; i >= o; i--) {
+    out[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return o + digits;
+}
+
+function latin1Bytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  writeText(bytes, 0, text);
+  return bytes;
 }
 
 function parseLength(value: string): number {
