@@ -25,7 +25,6 @@ import {
   BODY_CHUNKED,
   BODY_LENGTH,
   BODY_NONE,
-  BODY_UNTIL_CLOSE,
   type ResponseContext,
   type ResponseHead,
   responseHead,
