@@ -34,6 +34,7 @@ import { statusLine } from "./http/status.ts";
 import type { Handler, ServeHandlerInfo } from "./handler.ts";
 import { abortRequest, createRequest, type RequestState } from "./request.ts";
 import { readResponseParts, type ResponseParts } from "./response_parts.ts";
+import { type SocketRead, socketReader } from "./socket_read.ts";
 import { type Upgrade, upgradeKey } from "./upgrade.ts";
 
 /** Everything the loop needs to know about its server, fixed for the server's life. */
@@ -157,6 +158,7 @@ export class Connection {
   watchable = false;
 
   readonly #conn: Deno.Conn;
+  readonly #read: SocketRead;
   readonly #owner: ConnectionOwner;
   readonly #options: EngineOptions;
   readonly #scheme: string;
@@ -191,6 +193,7 @@ export class Connection {
   /** Wraps `conn`; `scheme` is `http` or `https`. */
   constructor(conn: Deno.Conn, owner: ConnectionOwner, scheme: string) {
     this.#conn = conn;
+    this.#read = socketReader(conn);
     this.#owner = owner;
     this.#options = owner.options;
     this.#scheme = scheme;
@@ -214,10 +217,36 @@ export class Connection {
     try {
       this.#headDeadline = this.deadline = now() + this.#options.headerTimeout;
       for (;;) {
-        // The common case takes no await but the socket's: a head already buffered is parsed
-        // at once, and a response the app returns synchronously is written synchronously.
+        // The common case awaits nothing but the socket, in this frame: a head already buffered
+        // is parsed at once, a response the app returns synchronously is written synchronously,
+        // and the write and read between requests are awaited here rather than in `#fill` and
+        // `#flush`, because each async call on the way costs more than the rest of the request
+        // (0.7 µs of 3.6 measured under wrk).
         let head = this.#nextHead();
-        if (head === null) head = await this.#readHead();
+        while (head === null) {
+          if (this.phase === IDLE && this.#owner.draining) break;
+          if (this.#pendingRead !== null || this.#segments.length > 0) {
+            if (!(await this.#fill())) break;
+          } else {
+            const length = this.#outLength;
+            if (length > 0) {
+              const phase = this.#beginWrite();
+              const n = await this.#conn.write(this.#out.subarray(0, length));
+              if (n < length) await this.#writeAll(this.#out.subarray(n, length));
+              this.#endWrite(phase);
+            }
+            if (this.#eof || this.#closed) break;
+            this.#ensureSpace();
+            let n: number;
+            try {
+              n = await this.#read(this.#buf.subarray(this.#end, this.#buf.length - 1));
+            } catch (error) {
+              n = this.#readFailed(error);
+            }
+            if (!this.#received(n)) break;
+          }
+          head = this.#nextHead();
+        }
         if (head === null) break;
         if (head instanceof ProtocolError) {
           await this.#refuse(head);
@@ -267,9 +296,9 @@ export class Connection {
     if (!this.watchable || this.#pendingRead !== null || this.#closed) return;
     this.watchable = false;
     this.#ensureSpace();
-    this.#pendingRead = this.#conn.read(this.#buf.subarray(this.#end, this.#buf.length - 1)).then(
+    this.#pendingRead = this.#read(this.#buf.subarray(this.#end, this.#buf.length - 1)).then(
       (n) => {
-        if (n === null) this.#peerGone();
+        if (n === 0) this.#peerGone();
         else this.#end += n;
       },
       () => this.#peerGone(),
@@ -328,17 +357,24 @@ export class Connection {
     }
     if (this.#eof || this.#closed) return false;
     this.#ensureSpace();
-    let n: number | null;
+    let n: number;
     try {
-      n = await this.#conn.read(this.#buf.subarray(this.#end, this.#buf.length - 1));
+      n = await this.#read(this.#buf.subarray(this.#end, this.#buf.length - 1));
     } catch (error) {
-      if (this.#closed || isDisconnect(error)) {
-        this.#eof = true;
-        return false;
-      }
-      throw error;
+      n = this.#readFailed(error);
     }
-    if (n === null) {
+    return this.#received(n);
+  }
+
+  /** A failed read: 0 (the end) when the peer or the sweeper ended the connection. */
+  #readFailed(error: unknown): number {
+    if (this.#closed || isDisconnect(error)) return 0;
+    throw error;
+  }
+
+  /** Takes a read's result; false at end of stream. */
+  #received(n: number): boolean {
+    if (n === 0) {
       this.#eof = true;
       return false;
     }
@@ -408,16 +444,6 @@ export class Connection {
         break;
       default:
         this.deadline = 0;
-    }
-  }
-
-  /** Reads until a head is complete (or refused); null when the connection ends first. */
-  async #readHead(): Promise<RequestHead | ProtocolError | null> {
-    for (;;) {
-      if (this.phase === IDLE && this.#owner.draining) return null;
-      if (!(await this.#fill())) return null;
-      const head = this.#nextHead();
-      if (head !== null) return head;
     }
   }
 
@@ -711,8 +737,8 @@ export class Connection {
     this.phase = BODY;
     this.deadline = now() + this.#options.timeout;
     try {
-      const n = await this.#conn.read(chunk);
-      if (n === null) {
+      const n = await this.#read(chunk);
+      if (n === 0) {
         this.#eof = true;
         return null;
       }
@@ -984,9 +1010,7 @@ export class Connection {
 
   async #flush(): Promise<void> {
     if (this.#outLength === 0 && this.#segments.length === 0) return;
-    const phase = this.phase;
-    this.phase = WRITE;
-    this.deadline = now() + this.#options.timeout;
+    const phase = this.#beginWrite();
     try {
       if (this.#segments.length > 0) {
         for (const segment of this.#segments) await this.#writeAll(segment);
@@ -997,17 +1021,28 @@ export class Connection {
         const n = await this.#conn.write(this.#out.subarray(0, length));
         if (n < length) await this.#writeAll(this.#out.subarray(n, length));
       }
-      this.#releaseOutput();
     } catch (error) {
       this.#releaseOutput();
       if (this.#closed || isDisconnect(error)) throw new ConnectionGone();
       throw error;
-    } finally {
-      // The wait the write interrupted starts over: an idle connection's keep-alive time
-      // counts from when its last response went out.
-      this.phase = phase;
-      this.#armDeadline();
     }
+    this.#endWrite(phase);
+  }
+
+  /** Enters the write phase; returns the phase it interrupts. */
+  #beginWrite(): number {
+    const phase = this.phase;
+    this.phase = WRITE;
+    this.deadline = now() + this.#options.timeout;
+    return phase;
+  }
+
+  /** Everything buffered is written: back to `phase`, whose wait starts over. */
+  #endWrite(phase: number): void {
+    this.#releaseOutput();
+    // An idle connection's keep-alive time counts from when its last response went out.
+    this.phase = phase;
+    this.#armDeadline();
     this.#settleCompletions();
   }
 
