@@ -165,6 +165,8 @@ export class Connection {
   readonly #localHost: string;
   readonly #remote: Deno.NetAddr | Deno.UnixAddr;
   #buf = new Uint8Array(INITIAL_BUFFER);
+  /** `#buf` but its stop byte, the view most reads fill (kept: a view is an allocation). */
+  #whole: Uint8Array | null = null;
   #start = 0;
   #end = 0;
   /** Where a scan for the end of a partly received head resumes; -1 before the first try. */
@@ -239,7 +241,7 @@ export class Connection {
             this.#ensureSpace();
             let n: number;
             try {
-              n = await this.#read(this.#buf.subarray(this.#end, this.#buf.length - 1));
+              n = await this.#read(this.#readView());
             } catch (error) {
               n = this.#readFailed(error);
             }
@@ -296,7 +298,7 @@ export class Connection {
     if (!this.watchable || this.#pendingRead !== null || this.#closed) return;
     this.watchable = false;
     this.#ensureSpace();
-    this.#pendingRead = this.#read(this.#buf.subarray(this.#end, this.#buf.length - 1)).then(
+    this.#pendingRead = this.#read(this.#readView()).then(
       (n) => {
         if (n === 0) this.#peerGone();
         else this.#end += n;
@@ -339,10 +341,17 @@ export class Connection {
       const bigger = new Uint8Array(Math.max(this.#buf.length * 2, used + MIN_READ + 1));
       bigger.set(this.#buf.subarray(this.#start, this.#end));
       this.#buf = bigger;
+      this.#whole = null;
     }
     if (this.#scanFrom >= 0) this.#scanFrom -= this.#start;
     this.#start = 0;
     this.#end = used;
+  }
+
+  /** Where the next read goes: the buffer's free space, less the parser's stop byte. */
+  #readView(): Uint8Array {
+    if (this.#end === 0) return this.#whole ??= this.#buf.subarray(0, this.#buf.length - 1);
+    return this.#buf.subarray(this.#end, this.#buf.length - 1);
   }
 
   /** Reads more bytes into the buffer, writing what is buffered first; false at end of stream. */
@@ -359,7 +368,7 @@ export class Connection {
     this.#ensureSpace();
     let n: number;
     try {
-      n = await this.#read(this.#buf.subarray(this.#end, this.#buf.length - 1));
+      n = await this.#read(this.#readView());
     } catch (error) {
       n = this.#readFailed(error);
     }
@@ -404,6 +413,7 @@ export class Connection {
           start,
           end,
           options.limits,
+          this.#head,
         );
         if (head !== null) {
           this.#scanFrom = -1;
@@ -421,6 +431,7 @@ export class Connection {
     } else {
       if (buf.length > KEPT_BUFFER) {
         this.#buf = new Uint8Array(INITIAL_BUFFER);
+        this.#whole = null;
         this.#start = this.#end = 0;
       }
       this.phase = IDLE;

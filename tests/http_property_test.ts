@@ -59,8 +59,8 @@ interface Outcome {
 
 /**
  * Drives the parsers the way `Connection` does: one growing buffer, leading CR/LF skipped,
- * `parseHead` tried at once, then after a miss only once `findHeadEnd` (resumed 3 bytes before
- * the old end) finds the head's end, `checkPartialHead` on incomplete heads,
+ * `parseHead` tried at once (given the previous head), then after a miss only once `findHeadEnd`
+ * (resumed 3 bytes before the old end) finds the head's end, `checkPartialHead` on incomplete heads,
  * bodies taken by Content-Length or by a `ChunkedDecoder`. With `compact`, consumed bytes are
  * dropped before each read (shifting every offset, as `#ensureSpace` does); the spare capacity
  * past `end` is always filled with blank lines, which nothing may look at.
@@ -75,6 +75,7 @@ function drive(
   let start = 0;
   let end = 0;
   let scanFrom = -1;
+  let previous: RequestHead | null = null;
   let body: { remaining: number; decoder: ChunkedDecoder | null; parts: Uint8Array[] } | null =
     null;
   const stale = bytes("\r\n\r\n0\r\n\r\n");
@@ -118,8 +119,9 @@ function drive(
       }
       while (start < end && (buf[start] === CR || buf[start] === LF)) start++;
       if (start === end) break;
-      const head = scanFrom < 0 || findHeadEnd(buf, start, scanFrom, end) > 0
-        ? parseHead(buf, start, end, limits)
+      const head: RequestHead | ProtocolError | null = scanFrom < 0 ||
+          findHeadEnd(buf, start, scanFrom, end) > 0
+        ? parseHead(buf, start, end, limits, previous)
         : null;
       if (head === null) {
         const tooBig = checkPartialHead(buf, start, end, limits);
@@ -154,6 +156,7 @@ function drive(
       });
       start += size;
       scanFrom = -1;
+      previous = head;
       if (chunked) body = { remaining: -1, decoder: new ChunkedDecoder(0), parts: [] };
       else if (contentLength > 0) body = { remaining: contentLength, decoder: null, parts: [] };
     }
@@ -278,6 +281,22 @@ Deno.test("property: any split of a pipeline parses like the whole", () => {
         assert.deepEqual(drive(split(input, at), compact), whole);
       },
     ),
+    { numRuns: RUNS },
+  );
+});
+
+Deno.test("property: a head parses the same whatever head came before it", () => {
+  fc.assert(
+    fc.property(request, request, (before, after) => {
+      const parse = (text: string, previous: RequestHead | null) =>
+        parseHead(bytes(text), 0, text.length, DEFAULT_HEAD_LIMITS, previous);
+      const previous = parse(before.text.trimStart(), null);
+      assert.ok(previous !== null && !(previous instanceof ProtocolError));
+      const text = after.text.trimStart();
+      assert.deepEqual(parse(text, previous), parse(text, null));
+      // The same request again (every value reusable) also parses like the first time.
+      assert.deepEqual(parse(before.text.trimStart(), previous), previous);
+    }),
     { numRuns: RUNS },
   );
 });

@@ -304,15 +304,20 @@ function addCodings(buf: Uint8Array, s: number, e: number, codings: Codings): vo
  * array is longer than `end`, the byte at `buf[end]` (past the data) is set to 0 as the stop.
  * The caller must not have a read in flight into that byte; it can pass `buf.subarray(0, end)`
  * instead.
+ *
+ * `previous` is the last head parsed on the same connection, if any: a client sends much the
+ * same fields with every request, so a target or field value whose bytes equal the previous
+ * one's is taken from it instead of being decoded into a new string.
  */
 export function parseHead(
   buf: Uint8Array,
   start: number,
   end: number,
   limits: HeadLimits = DEFAULT_HEAD_LIMITS,
+  previous: RequestHead | null = null,
 ): RequestHead | ProtocolError | null {
   if (end < buf.length) buf[end] = 0;
-  const head = parseFields(buf, start, limits);
+  const head = parseFields(buf, start, limits, previous ?? NO_HEAD);
   if (head instanceof ProtocolError && findHeadEnd(buf, start, start, end) === -1) {
     // It stopped at the end of the data, or at a fault that must wait for the head to end
     // before it is answered (as if the whole head had come at once).
@@ -321,10 +326,37 @@ export function parseHead(
   return head;
 }
 
+/** The `previous` of a first request: nothing to reuse. */
+const NO_HEAD: RequestHead = {
+  method: "",
+  target: "",
+  minor: 1,
+  names: [],
+  values: [],
+  host: "",
+  contentLength: -1,
+  chunked: false,
+  close: false,
+  keepAlive: false,
+  upgrade: false,
+  expectContinue: false,
+  size: 0,
+};
+
+/** Whether `buf[s, e)` holds the latin-1 characters of `text`. */
+function sameText(buf: Uint8Array, s: number, e: number, text: string): boolean {
+  if (e - s !== text.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    if (buf[s + i] !== text.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 function parseFields(
   buf: Uint8Array,
   start: number,
   limits: HeadLimits,
+  previous: RequestHead,
 ): RequestHead | ProtocolError {
   let p = start;
   while (TOKEN[buf[p]] === 1) p++;
@@ -361,7 +393,9 @@ function parseFields(
   const minor = minorDigit;
   p += 2;
 
-  const target = latin1(buf, targetStart, targetEnd);
+  const target = sameText(buf, targetStart, targetEnd, previous.target)
+    ? previous.target
+    : latin1(buf, targetStart, targetEnd);
   const t0 = buf[targetStart];
   if (t0 !== 47) {
     if (t0 === 42 && targetEnd - targetStart === 1) {
@@ -418,7 +452,11 @@ function parseFields(
     if (names.length === limits.maxHeaderFields) {
       return new ProtocolError(431, "too many header fields", minor);
     }
-    const value = latin1(buf, valueStart, valueEnd);
+    const index = names.length;
+    const value = index < previous.names.length && previous.names[index] === name &&
+        sameText(buf, valueStart, valueEnd, previous.values[index])
+      ? previous.values[index]
+      : latin1(buf, valueStart, valueEnd);
     names.push(name);
     values.push(value);
     switch (name) {

@@ -99,6 +99,8 @@ let dateText = "";
 let dateLine: Uint8Array = new Uint8Array(0);
 let serverText = "";
 let serverLine: Uint8Array = new Uint8Array(0);
+let typeText = "";
+let typeLine: Uint8Array = new Uint8Array(0);
 
 /**
  * Writes a response head into `out` at `offset`: the status line, the app's fields (a `Headers`
@@ -153,8 +155,14 @@ export function writeHead(
     o = writeField(out, o, name, value);
   }
   if (contentType !== null) {
-    if (o + contentType.length + 16 > limit) return false;
-    o = writeField(out, o, "content-type", contentType);
+    // Nearly always one of Deno's few defaults (text, JSON), so its line is kept encoded.
+    if (contentType !== typeText) {
+      typeLine = latin1Bytes("content-type: " + contentType + "\r\n");
+      typeText = contentType;
+    }
+    if (o + typeLine.length > limit) return false;
+    out.set(typeLine, o);
+    o += typeLine.length;
   }
   if (!hasDate) {
     const date = context.date;
