@@ -9,7 +9,7 @@
  */
 
 import { now } from "./clock.ts";
-import { ChunkedDecoder } from "./http/chunked.ts";
+import { ChunkedDecoder, MAX_CHUNK_SIZE_LINE, writeChunkSize } from "./http/chunked.ts";
 import { httpDate } from "./http/date.ts";
 import { ProtocolError } from "./http/error.ts";
 import { errorResponse } from "./http/error_response.ts";
@@ -129,6 +129,7 @@ const DIRECT_WRITE = 64 * 1024;
 const MAX_SKIP = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const CHUNK_END = new TextEncoder().encode("0\r\n\r\n");
+const CRLF = new Uint8Array([CR, LF]);
 
 /** Per-request body reading state. */
 interface BodyState {
@@ -880,7 +881,7 @@ export class Connection {
       );
     }
     const next = reader.read();
-    const settled = await Promise.race([next, NOT_YET]);
+    const settled = await ifSettled(next);
     if (settled !== NOT_YET && (settled as ReadableStreamReadResult<Uint8Array>).done) {
       const chunk = first.value;
       const plan = this.#writeHead(status, response.headers, null, chunk.length);
@@ -904,20 +905,29 @@ export class Connection {
         if (chunk.length > 0) {
           if (bytes + chunk.length > limit) chunk = chunk.subarray(0, limit - bytes);
           bytes += chunk.length;
-          if (chunked) this.#append(chunk.length.toString(16) + "\r\n");
+          // A full output buffer goes out rather than growing: a long stream costs a write per
+          // buffer, not a chain of ever larger copies.
+          const framed = chunk.length + (chunked ? MAX_CHUNK_SIZE_LINE + 2 : 0);
+          if (this.#outLength > 0 && this.#outLength + framed > this.#out.length) {
+            await this.#flush();
+          }
+          if (chunked) {
+            this.#reserve(MAX_CHUNK_SIZE_LINE);
+            this.#outLength = writeChunkSize(this.#out, this.#outLength, chunk.length);
+          }
           this.#appendBytes(chunk);
-          if (chunked) this.#append("\r\n");
+          if (chunked) this.#appendBytes(CRLF);
         }
         if (pending === null) break;
         // Chunks the stream already holds share one write; the moment it has none ready, what
         // is buffered goes out, so a server-sent event is never held back.
-        if (
-          this.#outLength >= DIRECT_WRITE || this.#segments.length > 0 ||
-          await Promise.race([pending, NOT_YET]) === NOT_YET
-        ) {
+        let result = this.#outLength >= DIRECT_WRITE || this.#segments.length > 0
+          ? NOT_YET
+          : await ifSettled(pending);
+        if (result === NOT_YET) {
           await this.#flush();
+          result = await pending;
         }
-        const result = await pending;
         if (result.done) break;
         if (!(result.value instanceof Uint8Array)) {
           throw new TypeError("the response body yielded a non-Uint8Array chunk");
@@ -1067,6 +1077,18 @@ export class Connection {
 }
 
 const NOT_YET: unique symbol = Symbol("not yet");
+
+/**
+ * What `promise` settled with, if it already has; else NOT_YET. `Promise.race([promise,
+ * NOT_YET])` without the array and its iteration: the promise's reaction is queued before the
+ * one that answers NOT_YET, so a settled promise always wins.
+ */
+function ifSettled<T>(promise: Promise<T>): Promise<T | typeof NOT_YET> {
+  return new Promise((resolve, reject) => {
+    promise.then(resolve, reject);
+    queueMicrotask(() => resolve(NOT_YET));
+  });
+}
 
 const encoder = new TextEncoder();
 const NO_FIELDS: [string, string][] = [];

@@ -429,3 +429,25 @@ Deno.test("engine: chunks of 64 KiB and more keep their framing, in order with s
   assert.equal(fieldValue(response, "transfer-encoding"), "chunked");
   assert.equal(response.body, `head-${a}-middle-${a}-tail`);
 });
+
+Deno.test("engine: a stream's ready chunks share writes of one output buffer each, in order", async () => {
+  const chunks = Array.from({ length: 100 }, (_, i) => String(i % 10).repeat(1024));
+  await using engine = startEngine(() => {
+    let sent = 0;
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(new TextEncoder().encode(chunks[sent]));
+          if (++sent === chunks.length) controller.close();
+        },
+      }),
+    );
+  });
+  const [response] = await exchange(engine.port, `GET / HTTP/1.1\r\n${H}\r\n`, 1, { ms: 10_000 });
+  assert.equal(response.body, chunks.join(""));
+  const writes = engine.writes[0];
+  // 100 KiB and its framing: coalesced (not a write per chunk), and never grown past the
+  // 16 KiB output buffer (not one large write).
+  assert.ok(writes.length >= 7 && writes.length <= 12, `${writes.length} writes`);
+  assert.ok(Math.max(...writes) <= 16 * 1024, `largest write ${Math.max(...writes)}`);
+});

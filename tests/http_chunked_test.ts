@@ -2,7 +2,7 @@
  * Byte-level rules of the chunked transfer coding decoder (`lib/http/chunked.ts`).
  */
 import assert from "node:assert/strict";
-import { ChunkedDecoder } from "../lib/http/chunked.ts";
+import { ChunkedDecoder, MAX_CHUNK_SIZE_LINE, writeChunkSize } from "../lib/http/chunked.ts";
 import { ProtocolError } from "../lib/http/error.ts";
 
 function bytes(text: string): Uint8Array {
@@ -230,4 +230,17 @@ Deno.test("chunked: byte-at-a-time feeding gives the same body and end", () => {
   }
   assert.equal(text(out), "wikipedia in\r\n\r\nchunks.");
   assert.equal(at, input.indexOf("REST"));
+});
+
+Deno.test("writeChunkSize: the size in lower-case hex and CRLF, after what precedes it", () => {
+  for (
+    const size of [0, 1, 9, 10, 15, 16, 255, 256, 4096, 65535, 2 ** 40, Number.MAX_SAFE_INTEGER]
+  ) {
+    const out = new Uint8Array(MAX_CHUNK_SIZE_LINE + 3).fill(0xff);
+    const end = writeChunkSize(out, 3, size);
+    const line = String.fromCharCode(...out.subarray(3, end));
+    assert.equal(line, size.toString(16) + "\r\n");
+    assert.ok(end - 3 <= MAX_CHUNK_SIZE_LINE);
+    assert.deepEqual([...out.subarray(0, 3)], [0xff, 0xff, 0xff]);
+  }
 });

@@ -1,8 +1,9 @@
 /**
- * An incremental decoder of the chunked transfer coding (RFC 9112 §7.1): fed bytes as they
+ * The chunked transfer coding (RFC 9112 §7.1). Its decoder is incremental: fed bytes as they
  * arrive, it hands out the data slices and reports where the body ends, so the bytes after it
  * stay with the next pipelined request. Chunk extensions and trailer fields are checked and
- * bounded, then dropped: a fetch `Request` has no place for them.
+ * bounded, then dropped: a fetch `Request` has no place for them. Its encoder side writes chunk
+ * size lines into the caller's buffer.
  *
  * @module
  */
@@ -282,4 +283,25 @@ export class ChunkedDecoder {
     }
     return p;
   }
+}
+
+/** The most bytes {@link writeChunkSize} writes: 14 hex digits (any safe integer) and CRLF. */
+export const MAX_CHUNK_SIZE_LINE = 16;
+
+/**
+ * Writes the size line of a chunk of `size` bytes (hex digits, CRLF) into `out` at `offset`;
+ * returns the index after it. `out` must have {@link MAX_CHUNK_SIZE_LINE} bytes free there.
+ */
+export function writeChunkSize(out: Uint8Array, offset: number, size: number): number {
+  let digits = 1;
+  for (let rest = Math.floor(size / 16); rest > 0; rest = Math.floor(rest / 16)) digits++;
+  let rest = size;
+  for (let i = offset + digits - 1; i >= offset; i--) {
+    const d = rest % 16;
+    out[i] = d < 10 ? 48 + d : 87 + d;
+    rest = Math.floor(rest / 16);
+  }
+  out[offset + digits] = CR;
+  out[offset + digits + 1] = LF;
+  return offset + digits + 2;
 }
