@@ -35,6 +35,7 @@ import type { Handler, ServeHandlerInfo } from "./handler.ts";
 import { abortRequest, createRequest, type RequestState } from "./request.ts";
 import { readResponseParts, type ResponseParts } from "./response_parts.ts";
 import { type SocketRead, socketReader } from "./socket_read.ts";
+import { borrowBuffer, returnBuffer } from "./output_pool.ts";
 import { type Upgrade, upgradeKey } from "./upgrade.ts";
 
 /** Everything the loop needs to know about its server, fixed for the server's life. */
@@ -120,11 +121,8 @@ const KEPT_BUFFER = 16 * 1024;
 const SMALL_TEXT = 256;
 /** Output room taken before writing a head; `writeHead` asks for more when a head needs it. */
 const HEAD_ROOM = 1024;
-/** Output buffers lent to connections between an append and its flush. */
-const OUTPUT_BUFFER = 16 * 1024;
-const POOLED_BUFFERS = 256;
-const outputPool: Uint8Array[] = [];
-const DIRECT_WRITE = 64 * 1024;
+/** Bodies this large are written as they are rather than copied into the output buffer. */
+const DIRECT_WRITE = 256 * 1024;
 /** Unread request body the server will skip to keep a connection alive. */
 const MAX_SKIP = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
@@ -174,7 +172,7 @@ export class Connection {
   #scanFrom = -1;
   /** When the head being received must be complete; 0 until its first byte. */
   #headDeadline = 0;
-  /** Borrowed from `outputPool` while there is something to write, so idle connections hold none. */
+  /** Borrowed from the output pool while there is something to write, so idle connections hold none. */
   #out: Uint8Array = EMPTY;
   #outLength = 0;
   #eof = false;
@@ -1005,15 +1003,11 @@ export class Connection {
   readonly #lent: Uint8Array[] = [];
 
   #reserve(n: number): void {
-    if (this.#outLength + n <= this.#out.length) return;
-    if (this.#outLength === 0 && this.#out === EMPTY && n <= OUTPUT_BUFFER) {
-      this.#out = outputPool.pop() ?? new Uint8Array(OUTPUT_BUFFER);
-      return;
-    }
-    const bigger = new Uint8Array(
-      Math.max(this.#out.length * 2, this.#outLength + n, OUTPUT_BUFFER),
-    );
-    bigger.set(this.#out.subarray(0, this.#outLength));
+    const needed = this.#outLength + n;
+    if (needed <= this.#out.length) return;
+    const bigger = borrowBuffer(needed);
+    if (this.#outLength > 0) bigger.set(this.#out.subarray(0, this.#outLength));
+    returnBuffer(this.#out);
     this.#out = bigger;
   }
 
@@ -1022,10 +1016,10 @@ export class Connection {
     this.#outLength = 0;
     if (this.#segments.length > 0) {
       this.#segments.length = 0;
-      for (const out of this.#lent) release(out);
+      for (const out of this.#lent) returnBuffer(out);
       this.#lent.length = 0;
     }
-    release(this.#out);
+    returnBuffer(this.#out);
     this.#out = EMPTY;
   }
 
@@ -1092,13 +1086,8 @@ function ifSettled<T>(promise: Promise<T>): Promise<T | typeof NOT_YET> {
 
 const encoder = new TextEncoder();
 const NO_FIELDS: [string, string][] = [];
-let scratch = new Uint8Array(OUTPUT_BUFFER);
+let scratch = new Uint8Array(16 * 1024);
 const EMPTY = new Uint8Array(0);
-
-/** Returns an output buffer to the pool, if it is a pooled size and the pool has room. */
-function release(out: Uint8Array): void {
-  if (out.length === OUTPUT_BUFFER && outputPool.length < POOLED_BUFFERS) outputPool.push(out);
-}
 
 /**
  * UTF-8 of a string body. Small bodies go through one reused scratch buffer (the caller copies

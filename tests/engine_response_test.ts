@@ -451,3 +451,20 @@ Deno.test("engine: a stream's ready chunks share writes of one output buffer eac
   assert.ok(writes.length >= 7 && writes.length <= 12, `${writes.length} writes`);
   assert.ok(Math.max(...writes) <= 16 * 1024, `largest write ${Math.max(...writes)}`);
 });
+
+Deno.test("engine: a body under 256 KiB goes out with its head in one write, a larger one after it", async () => {
+  const sizes = [100 * 1024, 300 * 1024];
+  await using engine = startEngine((request) =>
+    new Response("x".repeat(sizes[Number(path(request).slice(1))]))
+  );
+  for (const [i, size] of sizes.entries()) {
+    const [response] = await exchange(engine.port, `GET /${i} HTTP/1.1\r\n${H}\r\n`, 1, {
+      ms: 10_000,
+    });
+    assert.equal(response.body.length, size);
+  }
+  const [small, large] = engine.writes;
+  assert.equal(small.length, 1, `100 KiB: ${small.join(", ")}`);
+  assert.ok(small[0] > 100 * 1024);
+  assert.ok(large.length >= 2 && large.at(-1)! <= 300 * 1024, `300 KiB: ${large.join(", ")}`);
+});
