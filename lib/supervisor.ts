@@ -84,6 +84,8 @@ interface WorkerRecord {
   limitReason: LimitReason | undefined;
   /** A restart replaces it: it leaves once the pool is full without it. */
   outgoing: boolean;
+  /** A restart waits for this retiring worker to stop accepting before it goes on. */
+  holdsRestart: boolean;
   /** When a retiring worker is terminated if it has not left by itself. */
   retireDeadline: number;
   /** Its cell in the balance array (-1 for none). */
@@ -484,6 +486,7 @@ export class Supervisor {
       maxRequests: this.#limitFor(),
       limitReason: undefined,
       outgoing: false,
+      holdsRestart: false,
       retireDeadline: 0,
       slot: this.#takeSlot(),
       ready: Promise.withResolvers<void>(),
@@ -558,6 +561,9 @@ export class Supervisor {
       case "access":
         writeAccess(String(message.line));
         break;
+      case "closed":
+        this.#releaseRestart(record);
+        break;
       case "retired":
         if (record.state === "retiring") {
           log.info("worker {id} retired", { id: record.id });
@@ -625,7 +631,16 @@ export class Supervisor {
       mode,
       deadline: Date.now() + this.#config.gracefulTimeout,
     });
-    if (wasOutgoing) this.#restartWaiter?.({ ok: true });
+    // The restart goes on (and restart() resolves) once this worker takes no new connection,
+    // so a client that connects afterwards always reaches new code.
+    record.holdsRestart = wasOutgoing;
+  }
+
+  /** A retiring worker stopped accepting (or is gone): a restart waiting for it goes on. */
+  #releaseRestart(record: WorkerRecord): void {
+    if (!record.holdsRestart) return;
+    record.holdsRestart = false;
+    this.#restartWaiter?.({ ok: true });
   }
 
   /**
@@ -711,6 +726,7 @@ export class Supervisor {
     this.#records.delete(record);
     this.#freeSlot(record);
     this.#publishAccepting();
+    this.#releaseRestart(record);
     record.ready.reject(new WorkerStartError(`worker ${record.id} stopped before it listened`));
     if (this.#stopping) this.#finish();
   }

@@ -283,6 +283,7 @@ async function retire(mode: RetireMode, deadline: number): Promise<void> {
     // later; once the loops have ended, every accepted connection is known and gets served
     // (draining at once would close it unanswered).
     await Promise.all(acceptLoops);
+    post({ type: "closed" });
     // Recycling leaves idle keep-alive connections until their keep-alive timeout unless their
     // client sends one more request first; draining closes them now. No connection becomes idle
     // after this point (every response says close), so once the keep-alive timeout has passed

@@ -131,5 +131,7 @@ export type FromWorker =
   | { type: "exiting"; reason: string }
   | { type: "log"; level: "warning" | "error" | "info"; message: string }
   | { type: "access"; line: string }
+  /** A retiring worker's listeners are closed: it takes no new connection from here on. */
+  | { type: "closed" }
   /** Sent last after a retirement: every connection is closed. */
   | { type: "retired" };
