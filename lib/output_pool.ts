@@ -23,6 +23,7 @@ function classOf(size: number): number {
 
 /** A buffer of at least `size` bytes (exactly `size` when it is larger than any pooled size). */
 export function borrowBuffer(size: number): Uint8Array {
+  if (size <= SMALLEST) return pools[0].pop() ?? new Uint8Array(SMALLEST);
   let k = 0;
   let s = SMALLEST;
   while (s < size && k < CLASSES) {
@@ -35,6 +36,7 @@ export function borrowBuffer(size: number): Uint8Array {
 
 /** Takes a buffer back once nothing refers to its contents. */
 export function returnBuffer(buffer: Uint8Array): void {
+  if (buffer.length === 0) return;
   const k = classOf(buffer.length);
   if (k === -1) return;
   const pool = pools[k];
