@@ -32,7 +32,7 @@ import {
 } from "./http/response.ts";
 import { statusLine } from "./http/status.ts";
 import type { Handler, ServeHandlerInfo } from "./handler.ts";
-import { abortRequest, createRequest, type RequestState } from "./request.ts";
+import { abortRequest, createRequest, type RequestBody, type RequestState } from "./request.ts";
 import { readResponseParts, type ResponseParts } from "./response_parts.ts";
 import { type SocketRead, socketReader } from "./socket_read.ts";
 import { borrowBuffer, returnBuffer } from "./output_pool.ts";
@@ -129,20 +129,64 @@ const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const CHUNK_END = new TextEncoder().encode("0\r\n\r\n");
 const CRLF = new Uint8Array([CR, LF]);
 
-/** Per-request body reading state. */
-interface BodyState {
+/** How a request body reads its connection (one per connection, shared by its bodies). */
+interface BodyReader {
+  /** A stream over `body`. */
+  open(body: BodyState): ReadableStream<Uint8Array>;
+  /** All of `body` in one array. */
+  whole(body: BodyState): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** A request body: what the connection tracks of it, and what the request reads it through. */
+class BodyState implements RequestBody {
   /** Bytes of a Content-Length body still to read, or -1 for chunked. */
   remaining: number;
   chunked: ChunkedDecoder | null;
-  done: boolean;
-  /** The app pulled from the stream at least once. */
-  touched: boolean;
+  /** Decoded chunked data not handed out yet (copies, not views of the read buffer). */
+  parts: Uint8Array[] = [];
+  done = false;
+  /** The app read from the body (or cancelled its stream). */
+  touched = false;
   /** A read for this body is in flight. */
-  reading: boolean;
-  error: ProtocolError | null;
+  reading = false;
+  error: ProtocolError | null = null;
+  /** What every further read of a body that failed throws. */
+  failed: TypeError | null = null;
   expectContinue: boolean;
-  stream: ReadableStream<Uint8Array> | null;
+  /** The body as a stream, once the app asked for one. */
+  #stream: ReadableStream<Uint8Array> | null = null;
+  readonly #reader: BodyReader;
+
+  constructor(head: RequestHead, maxRequestBody: number, reader: BodyReader) {
+    this.remaining = head.chunked ? -1 : head.contentLength;
+    this.chunked = head.chunked ? new ChunkedDecoder(maxRequestBody) : null;
+    this.expectContinue = head.expectContinue && head.minor === 1;
+    this.#reader = reader;
+  }
+
+  /** The stream, if the app asked for it. */
+  get opened(): ReadableStream<Uint8Array> | null {
+    return this.#stream;
+  }
+
+  stream(): ReadableStream<Uint8Array> {
+    return this.#stream ??= this.#reader.open(this);
+  }
+
+  bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    if (this.touched || this.#stream?.locked) {
+      return Promise.reject(new TypeError("Body already consumed"));
+    }
+    return this.#reader.whole(this);
+  }
+
+  get used(): boolean {
+    return this.touched;
+  }
 }
+
+/** A Content-Length body up to this size is read into one array of its size by `bytes()`. */
+const WHOLE_BODY = 16 * 1024 * 1024;
 
 /** Thrown when the peer has gone or the sweeper closed the socket. */
 class ConnectionGone extends Error {}
@@ -158,6 +202,10 @@ export class Connection {
 
   readonly #conn: Deno.Conn;
   readonly #read: SocketRead;
+  readonly #bodyReader: BodyReader = {
+    open: (body) => this.#bodyStream(body),
+    whole: (body) => this.#wholeBody(body),
+  };
   readonly #owner: ConnectionOwner;
   readonly #options: EngineOptions;
   readonly #scheme: string;
@@ -493,17 +541,7 @@ export class Connection {
       if (options.maxRequestBody > 0 && head.contentLength > options.maxRequestBody) {
         return this.#refuse(new ProtocolError(413, "request body too large")).then(() => CLOSE);
       }
-      body = {
-        remaining: head.chunked ? -1 : head.contentLength,
-        chunked: head.chunked ? new ChunkedDecoder(options.maxRequestBody) : null,
-        done: false,
-        touched: false,
-        reading: false,
-        error: null,
-        expectContinue: head.expectContinue && head.minor === 1,
-        stream: null,
-      };
-      body.stream = this.#bodyStream(body);
+      body = new BodyState(head, options.maxRequestBody, this.#bodyReader);
     }
     this.#head = head;
     this.#body = body;
@@ -513,11 +551,12 @@ export class Connection {
       head,
       scheme: this.#scheme,
       fallbackHost: this.#localHost,
-      body: body === null ? null : body.stream,
+      body,
       url: undefined,
       headers: undefined,
       abort: undefined,
       real: undefined,
+      consumed: false,
     };
     this.#request = state;
     const info = new HandlerInfo(this.#remote, this.#completions, head.minor);
@@ -645,15 +684,13 @@ export class Connection {
 
   /** Reads and discards what the app left of a body, so the next request can be parsed. */
   async #finishBody(body: BodyState): Promise<boolean> {
-    const stream = body.stream!;
-    if (stream.locked || body.reading) return false;
-    const reader = stream.getReader();
+    if (body.reading || body.opened?.locked) return false;
     let skipped = 0;
     try {
       for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return body.error === null;
-        skipped += value.length;
+        const chunk = await this.#nextChunk(body, skipBuffer);
+        if (chunk === null) return body.error === null;
+        skipped += chunk.length;
         if (skipped > MAX_SKIP) return false;
       }
     } catch {
@@ -661,77 +698,48 @@ export class Connection {
     }
   }
 
+  /** The whole body in one array: a Content-Length body is read straight into it. */
+  async #wholeBody(body: BodyState): Promise<Uint8Array<ArrayBuffer>> {
+    if (body.chunked === null && body.remaining <= this.#end - this.#start) {
+      // Already here in full (a small POST): one copy out of the read buffer.
+      return (await this.#nextChunk(body, null) ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>;
+    }
+    if (body.chunked === null && body.remaining <= WHOLE_BODY) {
+      const whole = new Uint8Array(body.remaining);
+      let filled = 0;
+      while (filled < whole.length) {
+        const chunk = await this.#nextChunk(body, whole.subarray(filled));
+        if (chunk === null) break;
+        filled += chunk.length;
+      }
+      return whole;
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = await this.#nextChunk(body, null);
+      if (chunk === null) break;
+      chunks.push(chunk);
+      size += chunk.length;
+    }
+    const whole = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      whole.set(chunk, at);
+      at += chunk.length;
+    }
+    return whole;
+  }
+
   #bodyStream(body: BodyState): ReadableStream<Uint8Array> {
-    const decoded: Uint8Array[] = [];
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        body.touched = true;
-        if (body.expectContinue) {
-          body.expectContinue = false;
-          if (this.#end === this.#start) {
-            this.#appendBytes(CONTINUE);
-            await this.#flush();
-          }
-        }
-        body.reading = true;
         try {
-          for (;;) {
-            if (this.#start < this.#end) {
-              if (body.chunked === null) {
-                const n = Math.min(body.remaining, this.#end - this.#start);
-                controller.enqueue(this.#buf.slice(this.#start, this.#start + n));
-                this.#start += n;
-                body.remaining -= n;
-                if (body.remaining === 0) {
-                  body.done = true;
-                  controller.close();
-                }
-                return;
-              }
-              const used = body.chunked.feed(this.#buf, this.#start, this.#end, decoded);
-              if (used instanceof ProtocolError) {
-                body.error = used;
-                body.done = true;
-                this.#eof = true;
-                controller.error(new TypeError(`invalid request body: ${used.reason}`));
-                return;
-              }
-              this.#start = used;
-              const any = decoded.length > 0;
-              for (const part of decoded) controller.enqueue(part.slice());
-              decoded.length = 0;
-              if (body.chunked.done) {
-                body.done = true;
-                controller.close();
-                return;
-              }
-              if (any) return;
-            }
-            if (body.chunked === null && this.#pendingRead === null && !this.#eof) {
-              const direct = await this.#readDirect(body.remaining);
-              if (direct === null) break;
-              body.remaining -= direct.length;
-              controller.enqueue(direct);
-              if (body.remaining === 0) {
-                body.done = true;
-                controller.close();
-              }
-              return;
-            }
-            this.phase = BODY;
-            this.deadline = now() + this.#options.timeout;
-            const more = await this.#fill();
-            this.phase = APP;
-            this.deadline = 0;
-            if (!more) break;
-          }
-          body.done = true;
-          const gone = new TypeError("client closed the connection before the body ended");
-          if (this.#request !== null) abortRequest(this.#request, gone);
-          controller.error(gone);
-        } finally {
-          body.reading = false;
-          if (body.done && this.#request !== null) this.watchable = true;
+          const chunk = await this.#nextChunk(body, null);
+          if (chunk === null) controller.close();
+          else controller.enqueue(chunk);
+        } catch (error) {
+          controller.error(error);
         }
       },
       cancel: () => {
@@ -740,10 +748,91 @@ export class Connection {
     }, { highWaterMark: 0 });
   }
 
-  /** Reads body bytes straight into a fresh chunk the app may keep, skipping the buffer copy. */
-  async #readDirect(remaining: number): Promise<Uint8Array | null> {
+  /**
+   * The next piece of the request body, or null at its end. With `into`, the bytes are read or
+   * copied into it (at most its length) and a view of it is returned; without, a new array the
+   * app may keep.
+   */
+  async #nextChunk(body: BodyState, into: Uint8Array | null): Promise<Uint8Array | null> {
+    body.touched = true;
+    if (body.failed !== null) throw body.failed;
+    if (body.parts.length > 0) return takePart(body.parts, into);
+    if (body.done) return null;
+    if (body.expectContinue) {
+      body.expectContinue = false;
+      if (this.#end === this.#start) {
+        this.#appendBytes(CONTINUE);
+        await this.#flush();
+      }
+    }
+    body.reading = true;
+    try {
+      for (;;) {
+        if (this.#start < this.#end) {
+          if (body.chunked === null) {
+            const start = this.#start;
+            const n = Math.min(body.remaining, this.#end - start, into?.length ?? Infinity);
+            let chunk: Uint8Array;
+            if (into === null) {
+              chunk = this.#buf.slice(start, start + n);
+            } else {
+              into.set(this.#buf.subarray(start, start + n));
+              chunk = into.subarray(0, n);
+            }
+            this.#start += n;
+            body.remaining -= n;
+            if (body.remaining === 0) body.done = true;
+            return chunk;
+          }
+          const used = body.chunked.feed(this.#buf, this.#start, this.#end, body.parts);
+          if (used instanceof ProtocolError) {
+            body.error = used;
+            body.done = true;
+            this.#eof = true;
+            throw body.failed = new TypeError(`invalid request body: ${used.reason}`);
+          }
+          this.#start = used;
+          // The decoder hands out views of the read buffer, which the next read reuses.
+          for (let i = 0; i < body.parts.length; i++) body.parts[i] = body.parts[i].slice();
+          if (body.chunked.done) body.done = true;
+          if (body.parts.length > 0) return takePart(body.parts, into);
+          if (body.done) return null;
+        }
+        if (body.chunked === null && this.#pendingRead === null && !this.#eof) {
+          const direct = await this.#readDirect(body.remaining, into);
+          if (direct === null) break;
+          body.remaining -= direct.length;
+          if (body.remaining === 0) body.done = true;
+          return direct;
+        }
+        this.phase = BODY;
+        this.deadline = now() + this.#options.timeout;
+        const more = await this.#fill();
+        this.phase = APP;
+        this.deadline = 0;
+        if (!more) break;
+      }
+      body.done = true;
+      const gone = new TypeError("client closed the connection before the body ended");
+      if (this.#request !== null) abortRequest(this.#request, gone);
+      throw body.failed = gone;
+    } finally {
+      body.reading = false;
+      if (body.done && this.#request !== null) this.watchable = true;
+    }
+  }
+
+  /**
+   * Reads body bytes straight into `into`, or into a fresh chunk the app may keep, skipping the
+   * read buffer.
+   */
+  async #readDirect(remaining: number, into: Uint8Array | null): Promise<Uint8Array | null> {
     await this.#flush();
-    const chunk = new Uint8Array(Math.min(remaining, 64 * 1024));
+    const chunk = into === null
+      ? new Uint8Array(Math.min(remaining, 64 * 1024))
+      : into.length > remaining
+      ? into.subarray(0, remaining)
+      : into;
     this.phase = BODY;
     this.deadline = now() + this.#options.timeout;
     try {
@@ -1099,6 +1188,23 @@ function encodeBody(text: string): Uint8Array {
   if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
   const { written } = encoder.encodeInto(text, scratch);
   return scratch.subarray(0, written);
+}
+
+/** Where skipped body bytes go: nothing reads them. */
+const skipBuffer = new Uint8Array(16 * 1024);
+
+/** The first queued part (or as much of it as fits `into`). */
+function takePart(parts: Uint8Array[], into: Uint8Array | null): Uint8Array {
+  const part = parts[0];
+  if (into === null) {
+    parts.shift();
+    return part;
+  }
+  const n = Math.min(part.length, into.length);
+  into.set(part.subarray(0, n));
+  if (n === part.length) parts.shift();
+  else parts[0] = part.subarray(n);
+  return into.subarray(0, n);
 }
 
 /** Whether every character of `text` is ASCII, so its UTF-8 is one byte per character. */

@@ -4,14 +4,26 @@
  * Constructing a real `Request` (URL parsing, a `Headers` object, an abort signal) costs more
  * than everything else on the hot path, and most handlers read only `method`, `url` and a header
  * or two. So the object handed to the app inherits from `Request.prototype` and answers those
- * from the parsed head; the moment anything else is touched — `text()`, `clone()`, or Deno's own
- * internals when the object is passed to `fetch()` or `new Request()` — it builds the real
- * `Request` once and delegates every internal slot to it. `instanceof Request` holds throughout.
+ * from the parsed head, and reads its body (`text()`, `json()`, `bytes()`, `arrayBuffer()`)
+ * straight from the connection's body stream; the moment anything else is touched — `clone()`,
+ * `formData()`, or Deno's own internals when the object is passed to `fetch()` or
+ * `new Request()` — it builds the real `Request` once and delegates every internal slot to it.
+ * `instanceof Request` holds throughout.
  *
  * @module
  */
 
 import type { RequestHead } from "./http/head.ts";
+
+/** The request body as the connection provides it. */
+export interface RequestBody {
+  /** The body as a stream; the same one on every call. */
+  stream(): ReadableStream<Uint8Array>;
+  /** The whole body in one array; rejects once anything read from the stream. */
+  bytes(): Promise<Uint8Array<ArrayBuffer>>;
+  /** Something read from the body or cancelled it (the stream is disturbed). */
+  readonly used: boolean;
+}
 
 /** The per-request state behind a lazy request; the connection keeps it to abort or inspect. */
 export interface RequestState {
@@ -21,8 +33,8 @@ export interface RequestState {
   readonly scheme: string;
   /** Authority to use when the request has no Host (HTTP/1.0). */
   readonly fallbackHost: string;
-  /** The body stream, or null when there is no body. */
-  readonly body: ReadableStream<Uint8Array> | null;
+  /** The body, or null when there is none. */
+  readonly body: RequestBody | null;
   /** The full URL, once computed. */
   url: string | undefined;
   /** The headers, once built. */
@@ -31,6 +43,8 @@ export interface RequestState {
   abort: AbortController | undefined;
   /** The real `Request`, once anything beyond the fast fields was needed. */
   real: Request | undefined;
+  /** The body was read by one of the lazy request's own body methods. */
+  consumed: boolean;
 }
 
 const stateKey = Symbol("starlight.request");
@@ -92,7 +106,8 @@ function signalOf(state: RequestState): AbortSignal {
 function realOf(state: RequestState): Request {
   if (state.real !== undefined) return state.real;
   const method = state.head.method;
-  const body = method === "GET" || method === "HEAD" ? null : state.body;
+  // A body already read here cannot be handed on; `bodyUsed` and `clone()` still say so.
+  const body = method === "GET" || method === "HEAD" || state.consumed ? null : bodyOf(state);
   const init: RequestInit & { duplex?: string } = {
     method,
     headers: headersOf(state),
@@ -102,6 +117,36 @@ function realOf(state: RequestState): Request {
   if (body !== null) init.duplex = "half";
   return state.real = new Request(urlOf(state), init);
 }
+
+/** The request body, or null when it has none (GET and HEAD never have one). */
+function sourceOf(state: RequestState): RequestBody | null {
+  const method = state.head.method;
+  return method === "GET" || method === "HEAD" ? null : state.body;
+}
+
+/** The body stream, or null when there is no body. */
+function bodyOf(state: RequestState): ReadableStream<Uint8Array> | null {
+  return sourceOf(state)?.stream() ?? null;
+}
+
+/**
+ * The whole body, read from the connection: what `Request.prototype.bytes()` gives,
+ * without building the real `Request` (its URL, `Headers`, signal and stream wrappers cost ten
+ * times the rest of a small POST).
+ */
+async function bodyBytes(request: LazyRequest): Promise<Uint8Array<ArrayBuffer>> {
+  const state = request[stateKey];
+  if (state.real !== undefined) return await state.real.bytes();
+  const source = sourceOf(state);
+  // As with Deno's Request, a request without a body reads as empty as often as asked.
+  if (source === null) return new Uint8Array(0);
+  if (state.consumed) throw new TypeError("Body already consumed");
+  state.consumed = true;
+  return await source.bytes();
+}
+
+/** Deno's `text()` keeps a leading byte order mark; so does this. */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 const prototype: object = Object.create(Request.prototype, {
   method: {
@@ -129,8 +174,41 @@ const prototype: object = Object.create(Request.prototype, {
     get(this: LazyRequest): ReadableStream<Uint8Array> | null {
       const state = this[stateKey];
       if (state.real !== undefined) return state.real.body;
-      const method = state.head.method;
-      return method === "GET" || method === "HEAD" ? null : state.body;
+      return bodyOf(state);
+    },
+  },
+  bodyUsed: {
+    get(this: LazyRequest): boolean {
+      const state = this[stateKey];
+      if (state.real !== undefined) return state.consumed || state.real.bodyUsed;
+      return state.consumed || (sourceOf(state)?.used ?? false);
+    },
+  },
+  bytes: {
+    value(this: LazyRequest): Promise<Uint8Array<ArrayBuffer>> {
+      return bodyBytes(this);
+    },
+  },
+  arrayBuffer: {
+    async value(this: LazyRequest): Promise<ArrayBuffer> {
+      const bytes = await bodyBytes(this);
+      return bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+    },
+  },
+  text: {
+    async value(this: LazyRequest): Promise<string> {
+      return decoder.decode(await bodyBytes(this));
+    },
+  },
+  json: {
+    async value(this: LazyRequest): Promise<unknown> {
+      return JSON.parse(decoder.decode(await bodyBytes(this)));
+    },
+  },
+  clone: {
+    value(this: LazyRequest): Request {
+      if (this[stateKey].consumed) throw new TypeError("Body is unusable");
+      return realOf(this[stateKey]).clone();
     },
   },
 });

@@ -358,3 +358,97 @@ Deno.test("engine: a client leaving mid-body aborts request.signal", {}, async (
   await client[Symbol.asyncDispose]();
   await within(2000, aborted.promise, "request.signal to abort");
 });
+
+Deno.test("engine: text(), json(), bytes() and arrayBuffer() read the body as Deno's Request does", async () => {
+  await using engine = startEngine(async (request) => {
+    const kind = new URL(request.url).pathname.slice(1);
+    const used = request.bodyUsed;
+    let value: string;
+    if (kind === "json") value = JSON.stringify(await request.json());
+    else if (kind === "bytes") value = [...await request.bytes()].join(",");
+    else if (kind === "buffer") {
+      const buffer = await request.arrayBuffer();
+      value = `${buffer instanceof ArrayBuffer} ${buffer.byteLength}`;
+    } else value = JSON.stringify(await request.text());
+    return new Response(`${used} ${request.bodyUsed} ${value}`);
+  });
+  const post = (path: string, body: string, framing = `Content-Length: ${body.length}\r\n`) =>
+    `POST /${path} HTTP/1.1\r\n${H}${framing}\r\n${body}`;
+  const responses = await exchange(
+    engine.port,
+    post("json", '{"a":[1,2]}') +
+      post("bytes", "\x01\x02\xff") +
+      post("buffer", "abcd") +
+      post("text", "\xef\xbb\xbfbom kept") +
+      post("text", "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", "Transfer-Encoding: chunked\r\n"),
+    5,
+  );
+  assert.deepEqual(responses.map((r) => r.body), [
+    'false true {"a":[1,2]}',
+    "false true 1,2,255",
+    "false true true 4",
+    // The response is UTF-8 and read here byte by byte: the byte order mark is still there.
+    'false true "\xef\xbb\xbfbom kept"',
+    'false true "abcde"',
+  ]);
+});
+
+Deno.test("engine: a body read twice, or after its stream was taken, is a TypeError; clone() too", async () => {
+  await using engine = startEngine(async (request) => {
+    const path = new URL(request.url).pathname;
+    const outcome = async (read: () => unknown) => {
+      try {
+        await read();
+        return "ok";
+      } catch (error) {
+        return `${(error as Error).name}: ${(error as Error).message}`;
+      }
+    };
+    if (path === "/twice") {
+      await request.text();
+      return new Response(
+        `${await outcome(() => request.text())} | ${await outcome(() => request.clone())}`,
+      );
+    }
+    if (path === "/locked") {
+      request.body!.getReader();
+      return new Response(await outcome(() => request.json()));
+    }
+    // No body: empty, as often as asked, and never "used".
+    return new Response(
+      `${JSON.stringify(await request.text())} ${
+        (await request.bytes()).length
+      } ${request.bodyUsed}`,
+    );
+  });
+  const responses = [];
+  // One connection each: a body left locked and unread ends its connection.
+  for (const request of ["POST /twice", "POST /locked", "GET /none"]) {
+    const body = request.startsWith("POST") ? "Content-Length: 2\r\n\r\nhi" : "\r\n";
+    responses.push(...await exchange(engine.port, `${request} HTTP/1.1\r\n${H}${body}`));
+  }
+  assert.deepEqual(responses.map((r) => r.body), [
+    "TypeError: Body already consumed | TypeError: Body is unusable",
+    "TypeError: Body already consumed",
+    '"" 0 false',
+  ]);
+});
+
+Deno.test("engine: bytes() of a body arriving in pieces is read whole into one array", async () => {
+  const size = 3 * 1024 * 1024 + 5;
+  await using engine = startEngine(async (request) => {
+    const bytes = await request.bytes();
+    let sum = 0;
+    for (const byte of bytes) sum = (sum + byte) % 65521;
+    return new Response(`${bytes.length} ${bytes.byteOffset} ${bytes.buffer.byteLength} ${sum}`);
+  });
+  const body = new Uint8Array(size).map((_, i) => (i * 7) % 251);
+  let sum = 0;
+  for (const byte of body) sum = (sum + byte) % 65521;
+  await using client = await RawClient.connect(engine.port);
+  await client.write(`POST / HTTP/1.1\r\n${H}Content-Length: ${size}\r\n\r\n`);
+  for (let at = 0; at < size; at += 256 * 1024) {
+    await client.write(body.subarray(at, Math.min(size, at + 256 * 1024)));
+  }
+  assert.equal((await client.response()).body, `${size} 0 ${size} ${sum}`);
+});
