@@ -9,7 +9,7 @@
  */
 
 import { now } from "./clock.ts";
-import { ChunkedDecoder, MAX_CHUNK_SIZE_LINE, writeChunkSize } from "./http/chunked.ts";
+import { MAX_CHUNK_SIZE_LINE, writeChunkSize } from "./http/chunked.ts";
 import { httpDate } from "./http/date.ts";
 import { ProtocolError } from "./http/error.ts";
 import { errorResponse } from "./http/error_response.ts";
@@ -32,7 +32,8 @@ import {
 } from "./http/response.ts";
 import { statusLine } from "./http/status.ts";
 import type { Handler, ServeHandlerInfo } from "./handler.ts";
-import { abortRequest, createRequest, type RequestBody, type RequestState } from "./request.ts";
+import { abortRequest, createRequest, type RequestState } from "./request.ts";
+import { type BodyInput, RequestBodyReader } from "./request_body.ts";
 import { readResponseParts, type ResponseParts } from "./response_parts.ts";
 import { type SocketRead, socketReader } from "./socket_read.ts";
 import { borrowBuffer, returnBuffer } from "./output_pool.ts";
@@ -123,70 +124,9 @@ const SMALL_TEXT = 256;
 const HEAD_ROOM = 1024;
 /** Bodies this large are written as they are rather than copied into the output buffer. */
 const DIRECT_WRITE = 256 * 1024;
-/** Unread request body the server will skip to keep a connection alive. */
-const MAX_SKIP = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const CHUNK_END = new TextEncoder().encode("0\r\n\r\n");
 const CRLF = new Uint8Array([CR, LF]);
-
-/** How a request body reads its connection (one per connection, shared by its bodies). */
-interface BodyReader {
-  /** A stream over `body`. */
-  open(body: BodyState): ReadableStream<Uint8Array>;
-  /** All of `body` in one array. */
-  whole(body: BodyState): Promise<Uint8Array<ArrayBuffer>>;
-}
-
-/** A request body: what the connection tracks of it, and what the request reads it through. */
-class BodyState implements RequestBody {
-  /** Bytes of a Content-Length body still to read, or -1 for chunked. */
-  remaining: number;
-  chunked: ChunkedDecoder | null;
-  /** Decoded chunked data not handed out yet (copies, not views of the read buffer). */
-  parts: Uint8Array[] = [];
-  done = false;
-  /** The app read from the body (or cancelled its stream). */
-  touched = false;
-  /** A read for this body is in flight. */
-  reading = false;
-  error: ProtocolError | null = null;
-  /** What every further read of a body that failed throws. */
-  failed: TypeError | null = null;
-  expectContinue: boolean;
-  /** The body as a stream, once the app asked for one. */
-  #stream: ReadableStream<Uint8Array> | null = null;
-  readonly #reader: BodyReader;
-
-  constructor(head: RequestHead, maxRequestBody: number, reader: BodyReader) {
-    this.remaining = head.chunked ? -1 : head.contentLength;
-    this.chunked = head.chunked ? new ChunkedDecoder(maxRequestBody) : null;
-    this.expectContinue = head.expectContinue && head.minor === 1;
-    this.#reader = reader;
-  }
-
-  /** The stream, if the app asked for it. */
-  get opened(): ReadableStream<Uint8Array> | null {
-    return this.#stream;
-  }
-
-  stream(): ReadableStream<Uint8Array> {
-    return this.#stream ??= this.#reader.open(this);
-  }
-
-  bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    if (this.touched || this.#stream?.locked) {
-      return Promise.reject(new TypeError("Body already consumed"));
-    }
-    return this.#reader.whole(this);
-  }
-
-  get used(): boolean {
-    return this.touched;
-  }
-}
-
-/** A Content-Length body up to this size is read into one array of its size by `bytes()`. */
-const WHOLE_BODY = 16 * 1024 * 1024;
 
 /** Thrown when the peer has gone or the sweeper closed the socket. */
 class ConnectionGone extends Error {}
@@ -202,10 +142,8 @@ export class Connection {
 
   readonly #conn: Deno.Conn;
   readonly #read: SocketRead;
-  readonly #bodyReader: BodyReader = {
-    open: (body) => this.#bodyStream(body),
-    whole: (body) => this.#wholeBody(body),
-  };
+  /** What the request bodies of this connection read it through. */
+  readonly #input: BodyInput = this.#bodyInput();
   readonly #owner: ConnectionOwner;
   readonly #options: EngineOptions;
   readonly #scheme: string;
@@ -231,7 +169,7 @@ export class Connection {
   readonly #completions: (() => void)[] = [];
   /** The request being answered, its body, and whether the connection may stay open after it. */
   #head: RequestHead | null = null;
-  #body: BodyState | null = null;
+  #body: RequestBodyReader | null = null;
   #keepAlive = false;
   #started = 0;
   /** Reused for every response: what `writeHead` needs, and what it and the response tell. */
@@ -536,12 +474,12 @@ export class Connection {
     if (!owner.requestStarted() || owner.draining) keepAlive = false;
     this.#started = owner.access === undefined ? 0 : Date.now();
 
-    let body: BodyState | null = null;
+    let body: RequestBodyReader | null = null;
     if (head.chunked || head.contentLength > 0) {
       if (options.maxRequestBody > 0 && head.contentLength > options.maxRequestBody) {
         return this.#refuse(new ProtocolError(413, "request body too large")).then(() => CLOSE);
       }
-      body = new BodyState(head, options.maxRequestBody, this.#bodyReader);
+      body = new RequestBodyReader(head, options.maxRequestBody, this.#input);
     }
     this.#head = head;
     this.#body = body;
@@ -617,8 +555,9 @@ export class Connection {
     if (upgrade !== undefined) return this.#upgrade(upgrade);
 
     const body = this.#body;
-    if (body !== null && !body.done) {
-      if (!body.touched && (body.expectContinue || !this.#canSkip(body))) this.#keepAlive = false;
+    if (body !== null) {
+      // A malformed body leaves the connection where no request can be found.
+      if (body.error !== null || (!body.done && !body.skippable)) this.#keepAlive = false;
     }
     if (this.#owner.winding) this.#keepAlive = false;
 
@@ -646,7 +585,7 @@ export class Connection {
     if (!this.#keepAlive) return CLOSE;
     const body = this.#body;
     if (body !== null && !body.done) {
-      return this.#finishBody(body).then((finished) => finished ? NEXT : CLOSE);
+      return body.skip().then((skipped) => skipped ? NEXT : CLOSE);
     }
     // Output stays buffered until the next read, so responses to pipelined requests share a
     // write; a large one goes out now rather than being held.
@@ -677,175 +616,64 @@ export class Connection {
     });
   }
 
-  /** The skipped remainder of an unread body fits what is already here or is small. */
-  #canSkip(body: BodyState): boolean {
-    return body.remaining >= 0 && body.remaining <= MAX_SKIP;
-  }
-
-  /** Reads and discards what the app left of a body, so the next request can be parsed. */
-  async #finishBody(body: BodyState): Promise<boolean> {
-    if (body.reading || body.opened?.locked) return false;
-    let skipped = 0;
-    try {
-      for (;;) {
-        const chunk = await this.#nextChunk(body, skipBuffer);
-        if (chunk === null) return body.error === null;
-        skipped += chunk.length;
-        if (skipped > MAX_SKIP) return false;
-      }
-    } catch {
-      return false;
-    }
-  }
-
-  /** The whole body in one array: a Content-Length body is read straight into it. */
-  async #wholeBody(body: BodyState): Promise<Uint8Array<ArrayBuffer>> {
-    if (body.chunked === null && body.remaining <= this.#end - this.#start) {
-      // Already here in full (a small POST): one copy out of the read buffer.
-      return (await this.#nextChunk(body, null) ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>;
-    }
-    if (body.chunked === null && body.remaining <= WHOLE_BODY) {
-      const whole = new Uint8Array(body.remaining);
-      let filled = 0;
-      while (filled < whole.length) {
-        const chunk = await this.#nextChunk(body, whole.subarray(filled));
-        if (chunk === null) break;
-        filled += chunk.length;
-      }
-      return whole;
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const chunk = await this.#nextChunk(body, null);
-      if (chunk === null) break;
-      chunks.push(chunk);
-      size += chunk.length;
-    }
-    const whole = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-      whole.set(chunk, at);
-      at += chunk.length;
-    }
-    return whole;
-  }
-
-  #bodyStream(body: BodyState): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        try {
-          const chunk = await this.#nextChunk(body, null);
-          if (chunk === null) controller.close();
-          else controller.enqueue(chunk);
-        } catch (error) {
-          controller.error(error);
-        }
+  /** The connection as its request bodies see it: the read buffer and reads under a timeout. */
+  #bodyInput(): BodyInput {
+    // deno-lint-ignore no-this-alias
+    const connection = this;
+    return {
+      get buffer() {
+        return connection.#buf;
       },
-      cancel: () => {
-        body.touched = true;
+      get start() {
+        return connection.#start;
       },
-    }, { highWaterMark: 0 });
-  }
-
-  /**
-   * The next piece of the request body, or null at its end. With `into`, the bytes are read or
-   * copied into it (at most its length) and a view of it is returned; without, a new array the
-   * app may keep.
-   */
-  async #nextChunk(body: BodyState, into: Uint8Array | null): Promise<Uint8Array | null> {
-    body.touched = true;
-    if (body.failed !== null) throw body.failed;
-    if (body.parts.length > 0) return takePart(body.parts, into);
-    if (body.done) return null;
-    if (body.expectContinue) {
-      body.expectContinue = false;
-      if (this.#end === this.#start) {
+      set start(start: number) {
+        connection.#start = start;
+      },
+      get end() {
+        return connection.#end;
+      },
+      fill: () => this.#fillBody(),
+      readInto: (into) =>
+        this.#pendingRead === null && !this.#eof && !this.#closed ? this.#readDirect(into) : null,
+      sendContinue: () => {
         this.#appendBytes(CONTINUE);
-        await this.#flush();
-      }
-    }
-    body.reading = true;
-    try {
-      for (;;) {
-        if (this.#start < this.#end) {
-          if (body.chunked === null) {
-            const start = this.#start;
-            const n = Math.min(body.remaining, this.#end - start, into?.length ?? Infinity);
-            let chunk: Uint8Array;
-            if (into === null) {
-              chunk = this.#buf.slice(start, start + n);
-            } else {
-              into.set(this.#buf.subarray(start, start + n));
-              chunk = into.subarray(0, n);
-            }
-            this.#start += n;
-            body.remaining -= n;
-            if (body.remaining === 0) body.done = true;
-            return chunk;
-          }
-          const used = body.chunked.feed(this.#buf, this.#start, this.#end, body.parts);
-          if (used instanceof ProtocolError) {
-            body.error = used;
-            body.done = true;
-            this.#eof = true;
-            throw body.failed = new TypeError(`invalid request body: ${used.reason}`);
-          }
-          this.#start = used;
-          // The decoder hands out views of the read buffer, which the next read reuses.
-          for (let i = 0; i < body.parts.length; i++) body.parts[i] = body.parts[i].slice();
-          if (body.chunked.done) body.done = true;
-          if (body.parts.length > 0) return takePart(body.parts, into);
-          if (body.done) return null;
-        }
-        if (body.chunked === null && this.#pendingRead === null && !this.#eof) {
-          const direct = await this.#readDirect(body.remaining, into);
-          if (direct === null) break;
-          body.remaining -= direct.length;
-          if (body.remaining === 0) body.done = true;
-          return direct;
-        }
-        this.phase = BODY;
-        this.deadline = now() + this.#options.timeout;
-        const more = await this.#fill();
-        this.phase = APP;
-        this.deadline = 0;
-        if (!more) break;
-      }
-      body.done = true;
-      const gone = new TypeError("client closed the connection before the body ended");
-      if (this.#request !== null) abortRequest(this.#request, gone);
-      throw body.failed = gone;
-    } finally {
-      body.reading = false;
-      if (body.done && this.#request !== null) this.watchable = true;
-    }
+        return this.#flush();
+      },
+      lost: (reason) => {
+        if (this.#request !== null) abortRequest(this.#request, reason);
+      },
+      finished: () => {
+        if (this.#request !== null) this.watchable = true;
+      },
+    };
   }
 
-  /**
-   * Reads body bytes straight into `into`, or into a fresh chunk the app may keep, skipping the
-   * read buffer.
-   */
-  async #readDirect(remaining: number, into: Uint8Array | null): Promise<Uint8Array | null> {
-    await this.#flush();
-    const chunk = into === null
-      ? new Uint8Array(Math.min(remaining, 64 * 1024))
-      : into.length > remaining
-      ? into.subarray(0, remaining)
-      : into;
+  /** Reads more of a body into the buffer, under the body timeout. */
+  async #fillBody(): Promise<boolean> {
     this.phase = BODY;
     this.deadline = now() + this.#options.timeout;
     try {
-      const n = await this.#read(chunk);
-      if (n === 0) {
-        this.#eof = true;
-        return null;
-      }
-      return chunk.subarray(0, n);
+      return await this.#fill();
+    } finally {
+      this.phase = APP;
+      this.deadline = 0;
+    }
+  }
+
+  /** Reads body bytes from the socket straight into `into`; 0 at the end of the stream. */
+  async #readDirect(into: Uint8Array): Promise<number> {
+    await this.#flush();
+    this.phase = BODY;
+    this.deadline = now() + this.#options.timeout;
+    try {
+      const n = await this.#read(into);
+      if (n === 0) this.#eof = true;
+      return n;
     } catch (error) {
       if (this.#closed || isDisconnect(error)) {
         this.#eof = true;
-        return null;
+        return 0;
       }
       throw error;
     } finally {
@@ -1188,23 +1016,6 @@ function encodeBody(text: string): Uint8Array {
   if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
   const { written } = encoder.encodeInto(text, scratch);
   return scratch.subarray(0, written);
-}
-
-/** Where skipped body bytes go: nothing reads them. */
-const skipBuffer = new Uint8Array(16 * 1024);
-
-/** The first queued part (or as much of it as fits `into`). */
-function takePart(parts: Uint8Array[], into: Uint8Array | null): Uint8Array {
-  const part = parts[0];
-  if (into === null) {
-    parts.shift();
-    return part;
-  }
-  const n = Math.min(part.length, into.length);
-  into.set(part.subarray(0, n));
-  if (n === part.length) parts.shift();
-  else parts[0] = part.subarray(n);
-  return into.subarray(0, n);
 }
 
 /** Whether every character of `text` is ASCII, so its UTF-8 is one byte per character. */
