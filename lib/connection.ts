@@ -142,8 +142,8 @@ export class Connection {
 
   readonly #conn: Deno.Conn;
   readonly #read: SocketRead;
-  /** What the request bodies of this connection read it through. */
-  readonly #input: BodyInput = this.#bodyInput();
+  /** What the request bodies of this connection read it through, made for the first body. */
+  #input: BodyInput | null = null;
   readonly #owner: ConnectionOwner;
   readonly #options: EngineOptions;
   readonly #scheme: string;
@@ -479,7 +479,7 @@ export class Connection {
       if (options.maxRequestBody > 0 && head.contentLength > options.maxRequestBody) {
         return this.#refuse(new ProtocolError(413, "request body too large")).then(() => CLOSE);
       }
-      body = new RequestBodyReader(head, options.maxRequestBody, this.#input);
+      body = new RequestBodyReader(head, options.maxRequestBody, this.#input ??= this.#bodyInput());
     }
     this.#head = head;
     this.#body = body;

@@ -22,14 +22,20 @@ const core = internal === undefined
   : ((Deno as unknown as Record<symbol, { core?: Core } | undefined>)[internal]?.core);
 const coreRead = typeof core?.read === "function" ? core.read : undefined;
 
+/** The symbol Deno keeps a connection's resource id under, found on the first connection. */
+let ridKey: symbol | undefined;
+
 function ridOf(conn: Deno.Conn): number | undefined {
-  for (const key of Object.getOwnPropertySymbols(conn)) {
-    if (key.description === "Deno.internal.rid") {
-      const rid = (conn as unknown as Record<symbol, unknown>)[key];
-      return typeof rid === "number" ? rid : undefined;
-    }
+  const slots = conn as unknown as Record<symbol, unknown>;
+  if (ridKey === undefined || !(ridKey in slots)) {
+    const key = Object.getOwnPropertySymbols(conn).find((key) =>
+      key.description === "Deno.internal.rid"
+    );
+    if (key === undefined) return undefined;
+    ridKey = key;
   }
-  return undefined;
+  const rid = slots[ridKey];
+  return typeof rid === "number" ? rid : undefined;
 }
 
 /** The read function for `conn`. */
