@@ -8,6 +8,7 @@
  * @module
  */
 
+import { concat } from "./concat.ts";
 import { ChunkedDecoder } from "./http/chunked.ts";
 import { ProtocolError } from "./http/error.ts";
 import type { RequestHead } from "./http/head.ts";
@@ -158,21 +159,15 @@ export class RequestBodyReader implements RequestBody {
       }
       return whole;
     }
-    const chunks: Uint8Array[] = [];
+    const chunks: Uint8Array<ArrayBuffer>[] = [];
     let size = 0;
     for (;;) {
       const chunk = await this.#next(null);
       if (chunk === null) break;
-      chunks.push(chunk);
+      chunks.push(chunk as Uint8Array<ArrayBuffer>);
       size += chunk.length;
     }
-    const whole = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-      whole.set(chunk, at);
-      at += chunk.length;
-    }
-    return whole;
+    return chunks.length === 0 ? new Uint8Array(0) : concat(chunks, size);
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Joining byte chunks: deflate output and batched frames.
+ * Joining byte chunks: deflate output, batched frames, request bodies that came in pieces.
  *
  * @module
  */
