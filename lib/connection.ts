@@ -139,6 +139,8 @@ export class Connection {
   phase = IDLE;
   /** Whether the sweeper's "is the client still there" read may be started now. */
   watchable = false;
+  /** Its place in its server's list of connections (the server's bookkeeping). */
+  index = -1;
 
   readonly #conn: Deno.Conn;
   readonly #read: SocketRead;

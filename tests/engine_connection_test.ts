@@ -346,3 +346,28 @@ Deno.test("engine: noise on many connections never breaks the server (fuzz)", as
   assert.equal(response.body, "GET 0");
   assert.deepEqual(engine.warnings.filter((w) => w.startsWith("connection failed")), []);
 });
+
+Deno.test("engine: connections leaving in any order are counted right, and the rest still time out", async () => {
+  await using engine = startEngine(() => new Response("x"), { keepaliveTimeout: 400 });
+  const clients = [];
+  for (let i = 0; i < 5; i++) {
+    const client = await RawClient.connect(engine.port);
+    await client.write(GET);
+    await client.response();
+    clients.push(client);
+  }
+  assert.equal(engine.server.connections, 5);
+  // The first, the middle and the last leave: each removal moves another into its place.
+  for (const i of [0, 2, 4]) clients[i].close();
+  const until = Date.now() + 2000;
+  while (engine.server.connections > 2 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(engine.server.connections, 2);
+  // The two left are still swept: both are closed by the keep-alive timeout.
+  for (const i of [1, 3]) assert.equal(await clients[i].untilClosed(3000), "");
+  while (engine.server.connections > 0 && Date.now() < until + 3000) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(engine.server.connections, 0);
+});
