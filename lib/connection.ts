@@ -20,7 +20,6 @@ import {
   parseHead,
   type RequestHead,
 } from "./http/head.ts";
-import { encodeLatin1Into } from "./http/latin1.ts";
 import {
   BODY_CHUNKED,
   BODY_LENGTH,
@@ -36,7 +35,7 @@ import { abortRequest, createRequest, type RequestState } from "./request.ts";
 import { type BodyInput, RequestBodyReader } from "./request_body.ts";
 import { readResponseParts, type ResponseParts } from "./response_parts.ts";
 import { type SocketRead, socketReader } from "./socket_read.ts";
-import { borrowBuffer, returnBuffer } from "./output_pool.ts";
+import { DIRECT_WRITE, OutputBuffer } from "./output_buffer.ts";
 import { type Upgrade, upgradeKey } from "./upgrade.ts";
 
 /** Everything the loop needs to know about its server, fixed for the server's life. */
@@ -122,8 +121,6 @@ const KEPT_BUFFER = 16 * 1024;
 const SMALL_TEXT = 256;
 /** Output room taken before writing a head; `writeHead` asks for more when a head needs it. */
 const HEAD_ROOM = 1024;
-/** Bodies this large are written as they are rather than copied into the output buffer. */
-const DIRECT_WRITE = 256 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const CHUNK_END = new TextEncoder().encode("0\r\n\r\n");
 const CRLF = new Uint8Array([CR, LF]);
@@ -160,9 +157,8 @@ export class Connection {
   #scanFrom = -1;
   /** When the head being received must be complete; 0 until its first byte. */
   #headDeadline = 0;
-  /** Borrowed from the output pool while there is something to write, so idle connections hold none. */
-  #out: Uint8Array = EMPTY;
-  #outLength = 0;
+  /** What is waiting to be written. */
+  readonly #output = new OutputBuffer();
   #eof = false;
   #closed = false;
   #requests = 0;
@@ -214,14 +210,15 @@ export class Connection {
         let head = this.#nextHead();
         while (head === null) {
           if (this.phase === IDLE && this.#owner.draining) break;
-          if (this.#pendingRead !== null || this.#segments.length > 0) {
+          const output = this.#output;
+          if (this.#pendingRead !== null || output.queued.length > 0) {
             if (!(await this.#fill())) break;
           } else {
-            const length = this.#outLength;
+            const length = output.length;
             if (length > 0) {
               const phase = this.#beginWrite();
-              const n = await this.#conn.write(this.#out.subarray(0, length));
-              if (n < length) await this.#writeAll(this.#out.subarray(n, length));
+              const n = await this.#conn.write(output.bytes.subarray(0, length));
+              if (n < length) await this.#writeAll(output.bytes.subarray(n, length));
               this.#endWrite(phase);
             }
             if (this.#eof || this.#closed) break;
@@ -249,7 +246,7 @@ export class Connection {
         }
         if (verdict === CLOSE) break;
       }
-      if (this.#outLength > 0 || this.#segments.length > 0) await this.#flush();
+      if (this.#output.pending) await this.#flush();
     } catch (error) {
       if (!(error instanceof ConnectionGone) && !isDisconnect(error)) {
         this.#owner.warn("connection failed", error);
@@ -343,7 +340,7 @@ export class Connection {
 
   /** Reads more bytes into the buffer, writing what is buffered first; false at end of stream. */
   async #fill(): Promise<boolean> {
-    if (this.#outLength > 0 || this.#segments.length > 0) await this.#flush();
+    if (this.#output.pending) await this.#flush();
     if (this.#pendingRead !== null) {
       const pending = this.#pendingRead;
       await pending;
@@ -457,7 +454,7 @@ export class Connection {
       false,
       error.minor,
     );
-    this.#append(text);
+    this.#output.append(text);
     await this.#flush();
   }
 
@@ -591,7 +588,7 @@ export class Connection {
     }
     // Output stays buffered until the next read, so responses to pipelined requests share a
     // write; a large one goes out now rather than being held.
-    if (this.#outLength >= DIRECT_WRITE || this.#segments.length > 0) {
+    if (this.#output.length >= DIRECT_WRITE || this.#output.queued.length > 0) {
       return this.#flush().then(() => NEXT);
     }
     return NEXT;
@@ -639,7 +636,7 @@ export class Connection {
       readInto: (into) =>
         this.#pendingRead === null && !this.#eof && !this.#closed ? this.#readDirect(into) : null,
       sendContinue: () => {
-        this.#appendBytes(CONTINUE);
+        this.#output.appendBytes(CONTINUE);
         return this.#flush();
       },
       lost: (reason) => {
@@ -687,7 +684,7 @@ export class Connection {
   async #upgrade(upgrade: Upgrade): Promise<number> {
     let text = statusLine(1, 101);
     for (const [name, value] of upgrade.headers) text += name + ": " + value + "\r\n";
-    this.#append(text + "\r\n");
+    this.#output.append(text + "\r\n");
     await this.#flush();
     if (this.#pendingRead !== null) await this.#pendingRead;
     const rest = this.#buf.slice(this.#start, this.#end);
@@ -719,13 +716,23 @@ export class Connection {
   ): ResponseHead {
     const context = this.#contextFor(this.#head!);
     const plan = this.#plan;
-    this.#reserve(HEAD_ROOM);
+    const output = this.#output;
+    output.reserve(HEAD_ROOM);
     while (
-      !writeHead(this.#out, this.#outLength, status, fields, contentType, bodyLength, context, plan)
+      !writeHead(
+        output.bytes,
+        output.length,
+        status,
+        fields,
+        contentType,
+        bodyLength,
+        context,
+        plan,
+      )
     ) {
-      this.#reserve(this.#out.length);
+      output.reserve(output.bytes.length);
     }
-    this.#outLength = plan.end;
+    output.length = plan.end;
     this.#keepAlive = plan.keepAlive;
     return plan;
   }
@@ -758,13 +765,14 @@ export class Connection {
     parts.body = null;
     if (plan.mode !== BODY_LENGTH) return 0;
     if (text !== null) {
-      this.#reserve(length);
-      const out = this.#out;
-      let o = this.#outLength;
+      const output = this.#output;
+      output.reserve(length);
+      const out = output.bytes;
+      let o = output.length;
       for (let i = 0; i < length; i++) out[o++] = text.charCodeAt(i);
-      this.#outLength = o;
+      output.length = o;
     } else if (bytes !== null) {
-      this.#appendBytes(bytes);
+      this.#output.appendBytes(bytes);
     }
     return length === -2 ? 0 : length;
   }
@@ -803,7 +811,7 @@ export class Connection {
       const chunk = first.value;
       const plan = this.#writeHead(status, response.headers, null, chunk.length);
       if (plan.mode !== BODY_LENGTH) return 0;
-      this.#appendBytes(chunk);
+      this.#output.appendBytes(chunk);
       return chunk.length;
     }
 
@@ -825,20 +833,21 @@ export class Connection {
           // A full output buffer goes out rather than growing: a long stream costs a write per
           // buffer, not a chain of ever larger copies.
           const framed = chunk.length + (chunked ? MAX_CHUNK_SIZE_LINE + 2 : 0);
-          if (this.#outLength > 0 && this.#outLength + framed > this.#out.length) {
+          const output = this.#output;
+          if (output.length > 0 && output.length + framed > output.bytes.length) {
             await this.#flush();
           }
           if (chunked) {
-            this.#reserve(MAX_CHUNK_SIZE_LINE);
-            this.#outLength = writeChunkSize(this.#out, this.#outLength, chunk.length);
+            output.reserve(MAX_CHUNK_SIZE_LINE);
+            output.length = writeChunkSize(output.bytes, output.length, chunk.length);
           }
-          this.#appendBytes(chunk);
-          if (chunked) this.#appendBytes(CRLF);
+          this.#output.appendBytes(chunk);
+          if (chunked) this.#output.appendBytes(CRLF);
         }
         if (pending === null) break;
         // Chunks the stream already holds share one write; the moment it has none ready, what
         // is buffered goes out, so a server-sent event is never held back.
-        let result = this.#outLength >= DIRECT_WRITE || this.#segments.length > 0
+        let result = this.#output.length >= DIRECT_WRITE || this.#output.queued.length > 0
           ? NOT_YET
           : await ifSettled(pending);
         if (result === NOT_YET) {
@@ -862,7 +871,7 @@ export class Connection {
       return bytes;
     }
     if (pending === null) reader.cancel().catch(() => {});
-    if (chunked) this.#appendBytes(CHUNK_END);
+    if (chunked) this.#output.appendBytes(CHUNK_END);
     if (bytes < limit && limit !== Infinity) {
       this.#owner.warn(
         `the response body was shorter than its Content-Length (${bytes} of ${limit})`,
@@ -878,7 +887,7 @@ export class Connection {
   async #writeFailure(error: unknown): Promise<number> {
     this.#owner.warn("the response body failed before the response started", error);
     const detail = this.#options.development && error instanceof Error ? error.stack ?? "" : "";
-    this.#append(
+    this.#output.append(
       errorResponse(
         500,
         detail,
@@ -893,70 +902,20 @@ export class Connection {
     return 0;
   }
 
-  #append(text: string): void {
-    this.#reserve(text.length);
-    this.#outLength += encodeLatin1Into(text, this.#out, this.#outLength);
-  }
-
-  #appendBytes(bytes: Uint8Array): void {
-    if (bytes.length >= DIRECT_WRITE) {
-      // Too large to copy: it is written as it is, after what is buffered so far, and what is
-      // appended next goes after it.
-      if (this.#outLength > 0) {
-        this.#segments.push(this.#out.subarray(0, this.#outLength));
-        this.#lent.push(this.#out);
-        this.#out = EMPTY;
-        this.#outLength = 0;
-      }
-      this.#segments.push(bytes);
-      return;
-    }
-    this.#reserve(bytes.length);
-    this.#out.set(bytes, this.#outLength);
-    this.#outLength += bytes.length;
-  }
-
-  /** Output written before `#out`, in order: earlier output buffers and bodies too large to copy. */
-  readonly #segments: Uint8Array[] = [];
-  /** Output buffers referenced by `#segments`, returned to the pool once written. */
-  readonly #lent: Uint8Array[] = [];
-
-  #reserve(n: number): void {
-    const needed = this.#outLength + n;
-    if (needed <= this.#out.length) return;
-    const bigger = borrowBuffer(needed);
-    if (this.#outLength > 0) bigger.set(this.#out.subarray(0, this.#outLength));
-    returnBuffer(this.#out);
-    this.#out = bigger;
-  }
-
-  /** Gives the output buffers back once everything in them is written. */
-  #releaseOutput(): void {
-    this.#outLength = 0;
-    if (this.#segments.length > 0) {
-      this.#segments.length = 0;
-      for (const out of this.#lent) returnBuffer(out);
-      this.#lent.length = 0;
-    }
-    returnBuffer(this.#out);
-    this.#out = EMPTY;
-  }
-
   async #flush(): Promise<void> {
-    if (this.#outLength === 0 && this.#segments.length === 0) return;
+    const output = this.#output;
+    if (!output.pending) return;
     const phase = this.#beginWrite();
     try {
-      if (this.#segments.length > 0) {
-        for (const segment of this.#segments) await this.#writeAll(segment);
-      }
-      const length = this.#outLength;
+      for (const queued of output.queued) await this.#writeAll(queued);
+      const length = output.length;
       if (length > 0) {
         // One write is the rule; only a full socket buffer leaves a rest.
-        const n = await this.#conn.write(this.#out.subarray(0, length));
-        if (n < length) await this.#writeAll(this.#out.subarray(n, length));
+        const n = await this.#conn.write(output.bytes.subarray(0, length));
+        if (n < length) await this.#writeAll(output.bytes.subarray(n, length));
       }
     } catch (error) {
-      this.#releaseOutput();
+      output.release();
       if (this.#closed || isDisconnect(error)) throw new ConnectionGone();
       throw error;
     }
@@ -973,7 +932,7 @@ export class Connection {
 
   /** Everything buffered is written: back to `phase`, whose wait starts over. */
   #endWrite(phase: number): void {
-    this.#releaseOutput();
+    this.#output.release();
     // An idle connection's keep-alive time counts from when its last response went out.
     this.phase = phase;
     this.#armDeadline();
@@ -1006,7 +965,6 @@ function ifSettled<T>(promise: Promise<T>): Promise<T | typeof NOT_YET> {
 const encoder = new TextEncoder();
 const NO_FIELDS: [string, string][] = [];
 let scratch = new Uint8Array(16 * 1024);
-const EMPTY = new Uint8Array(0);
 
 /**
  * UTF-8 of a string body. Small bodies go through one reused scratch buffer (the caller copies
