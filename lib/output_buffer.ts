@@ -7,7 +7,7 @@
  * @module
  */
 
-import { encodeLatin1Into } from "./http/latin1.ts";
+import { writeLatin1 } from "./http/latin1.ts";
 import { borrowBuffer, returnBuffer } from "./output_pool.ts";
 
 /** Bodies this large are written as they are rather than copied into the buffer. */
@@ -44,7 +44,7 @@ export class OutputBuffer {
   /** Appends `text`, one byte per character (a head's byte string). */
   append(text: string): void {
     this.reserve(text.length);
-    this.length += encodeLatin1Into(text, this.bytes, this.length);
+    this.length = writeLatin1(this.bytes, this.length, text);
   }
 
   /**

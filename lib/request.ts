@@ -107,7 +107,7 @@ function realOf(state: RequestState): Request {
   if (state.real !== undefined) return state.real;
   const method = state.head.method;
   // A body already read here cannot be handed on; `bodyUsed` and `clone()` still say so.
-  const body = method === "GET" || method === "HEAD" || state.consumed ? null : bodyOf(state);
+  const body = state.consumed ? null : bodyOf(state);
   const init: RequestInit & { duplex?: string } = {
     method,
     headers: headersOf(state),

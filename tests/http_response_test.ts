@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { STATUS_CODES } from "node:http";
 import { httpDate } from "../lib/http/date.ts";
 import { errorResponse } from "../lib/http/error_response.ts";
-import { encodeLatin1Into } from "../lib/http/latin1.ts";
+import { writeLatin1 } from "../lib/http/latin1.ts";
 import {
   BODY_CHUNKED,
   BODY_LENGTH,
@@ -350,10 +350,10 @@ Deno.test("httpDate: cached within a second, recomputed for another second eithe
   assert.equal(httpDate(base + 500), "Tue, 01 Jan 2030 12:00:00 GMT");
 });
 
-Deno.test("encodeLatin1Into: ASCII and latin-1 characters become one byte each", () => {
+Deno.test("writeLatin1: ASCII and latin-1 characters become one byte each", () => {
   const buf = new Uint8Array(32).fill(0xaa);
-  assert.equal(encodeLatin1Into("ab", buf, 1), 2);
-  assert.equal(encodeLatin1Into("\u00e9\u00ff", buf, 3), 2);
+  assert.equal(writeLatin1(buf, 1, "ab"), 1 + 2);
+  assert.equal(writeLatin1(buf, 3, "\u00e9\u00ff"), 3 + 2);
   assert.deepEqual([...buf.subarray(0, 6)], [0xaa, 0x61, 0x62, 0xe9, 0xff, 0xaa]);
 });
 

