@@ -40,8 +40,12 @@ export interface BodyInput {
 
 /** Unread body the connection skips to stay open; more, and it closes instead. */
 const MAX_SKIP = 64 * 1024;
-/** A Content-Length body up to this size is read into one array of its size by `bytes()`. */
-const WHOLE_BODY = 16 * 1024 * 1024;
+/**
+ * A Content-Length body up to this size is read into one array of its size by `bytes()`. Larger
+ * ones are gathered as they arrive, so a declared length alone (from a client that then sends
+ * nothing) never makes the server allocate more than this.
+ */
+const WHOLE_BODY = 1024 * 1024;
 /** The most a read straight from the socket takes into a chunk of its own. */
 const DIRECT_CHUNK = 64 * 1024;
 /** Where skipped bytes go: nothing reads them. */
