@@ -9,15 +9,20 @@
  * @module
  */
 
-import { AppError } from "./lib/app.ts";
-import { daemonize, DaemonStatus } from "./lib/daemon.ts";
-import { helpText, usageLine } from "./lib/help.ts";
+import { AppError } from "./lib/app/load.ts";
+import { daemonize, DaemonStatus } from "./lib/process/daemon.ts";
+import { helpText, usageLine } from "./lib/options/help.ts";
 import { announcedLines, closeLogs, log } from "./lib/log.ts";
-import { OptionError, parseCliArgs, type ResolvedOptions, resolveOptions } from "./lib/options.ts";
-import { describeRequestedPermissions, PermissionError } from "./lib/permissions.ts";
-import { isRelaunched, parentGone, relaunch, relaunchNeeded } from "./lib/relaunch.ts";
+import {
+  OptionError,
+  parseCliArgs,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./lib/options/mod.ts";
+import { describeRequestedPermissions, PermissionError } from "./lib/sandbox/permissions.ts";
+import { isRelaunched, parentGone, relaunch, relaunchNeeded } from "./lib/process/relaunch.ts";
 import { serve, type Server } from "./lib/serve.ts";
-import { installSignals } from "./lib/signals.ts";
+import { installSignals } from "./lib/process/signals.ts";
 import { VERSION } from "./lib/version.ts";
 
 function stderr(line: string): void {

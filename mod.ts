@@ -28,12 +28,12 @@ export type {
   ResolvedPermissions,
   ServeOptions,
   WorkerPermissions,
-} from "./lib/options.ts";
-export { OptionError } from "./lib/options.ts";
-export type { ListenSpec } from "./lib/listen_spec.ts";
-export type { App, Handler, RemoteAddr, ServeHandlerInfo } from "./lib/handler.ts";
-export { retireWorker } from "./lib/retire.ts";
-export { PermissionError } from "./lib/permissions.ts";
+} from "./lib/options/mod.ts";
+export { OptionError } from "./lib/options/mod.ts";
+export type { ListenSpec } from "./lib/listen/spec.ts";
+export type { App, Handler, RemoteAddr, ServeHandlerInfo } from "./lib/app/contract.ts";
+export { retireWorker } from "./lib/app/retire.ts";
+export { PermissionError } from "./lib/sandbox/permissions.ts";
 export { GuardedEventTarget } from "./lib/websocket/guarded_event_target.ts";
 export {
   StarlightWebSocket,

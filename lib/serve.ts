@@ -5,27 +5,33 @@
  * @module
  */
 
-import { AppError, loadApp, toHandler } from "./app.ts";
+import { AppError, loadApp, toHandler } from "./app/load.ts";
 import "./http/node_reasons.ts";
 import { reasonPhrases } from "./http/status.ts";
-import { bannerLine } from "./banner.ts";
-import type { Handler } from "./handler.ts";
+import { bannerLine } from "./observe/banner.ts";
+import type { Handler } from "./app/contract.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/head.ts";
-import { HttpServer } from "./http_server.ts";
-import { openInProcess, UnixRelay } from "./unix_relay.ts";
-import type { ListenSpec } from "./listen_spec.ts";
+import { HttpServer } from "./engine/server.ts";
+import { openInProcess, UnixRelay } from "./listen/unix_relay.ts";
+import type { ListenSpec } from "./listen/spec.ts";
 import { announce, log, setupLogging, writeAccess } from "./log.ts";
-import { OptionError, type ResolvedOptions, resolveOptions, type ServeOptions } from "./options.ts";
-import { ProcessControl } from "./process.ts";
-import { warnUnreadableAfterDrop } from "./privileges.ts";
-import { reloadOnChange } from "./reload.ts";
-import { describeAppPermissions, workerPermissions } from "./permissions.ts";
-import { formatAccessLine } from "./access_log.ts";
-import { setRetireHook } from "./retire.ts";
-import { Supervisor, WorkerStartError } from "./supervisor.ts";
-import { readTls } from "./tls.ts";
+import {
+  OptionError,
+  type ResolvedOptions,
+  resolveOptions,
+  type ServeOptions,
+} from "./options/mod.ts";
+import { ProcessControl } from "./process/control.ts";
+import { warnUnreadableAfterDrop } from "./process/privileges.ts";
+import { reloadOnChange } from "./process/reload.ts";
+import { describeAppPermissions, workerPermissions } from "./sandbox/permissions.ts";
+import { formatAccessLine } from "./observe/access_log.ts";
+import { setRetireHook } from "./app/retire.ts";
+import { Supervisor, WorkerStartError } from "./pool/supervisor.ts";
+import { readTls } from "./listen/tls_material.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
-import type { TlsMaterial, WorkerConfig } from "./worker_protocol.ts";
+import type { WorkerConfig } from "./pool/protocol.ts";
+import type { TlsMaterial } from "./listen/tls_material.ts";
 
 /**
  * A running server.
@@ -77,7 +83,7 @@ export interface ServeContext {
  * @example A module on four workers, stopped gracefully on SIGTERM
  * ```ts ignore
  * import { serve } from "@x/starlight";
- * const server = await serve({ app: new URL("./app.ts", import.meta.url), workers: 4 });
+ * const server = await serve({ app: new URL("./app/load.ts", import.meta.url), workers: 4 });
  * Deno.addSignalListener("SIGTERM", () => server.shutdown());
  * await server.finished;
  * ```
@@ -227,7 +233,7 @@ async function serveWithWorkers(
     );
   }
   const app = options.app;
-  const workerUrl = new URL("./worker.ts", import.meta.url);
+  const workerUrl = new URL("./pool/thread_worker.ts", import.meta.url);
   const worker: Omit<WorkerConfig, "id" | "maxRequests"> = {
     app,
     listeners: options.listeners,

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { repoRoot, startServer } from "./helpers/server.ts";
+import { repoRoot, startServer } from "./_helpers/server.ts";
 import { VERSION } from "../mod.ts";
 
 const APP = `${repoRoot}tests/fixtures/cli/imports_starlight.ts`;

@@ -1,12 +1,12 @@
 /**
  * Every example in `examples/`, started with the very command its header comment documents
  * (port 8080 swapped for a free one, listening on 127.0.0.1 only), then used as its reader
- * would use it. `examples/nginx.conf` is tested by `tests/nginx_test.ts`.
+ * would use it. `examples/nginx.conf` is tested by `tests/deploy/nginx_test.ts`.
  */
 
 import assert from "node:assert/strict";
-import { repoRoot, type RunningServer, startServer } from "./helpers/server.ts";
-import { fetchWithin, runDeno } from "./fixtures/examples/helpers.ts";
+import { repoRoot, type RunningServer, startServer } from "./_helpers/server.ts";
+import { fetchWithin, runDeno } from "./_helpers/examples.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The documented command.
@@ -457,7 +457,7 @@ Deno.test("examples/compile.ts: runs as a program; deno compile builds it where 
         "--unstable-worker-options",
         "--unstable-net",
         "--no-prompt",
-        "--include lib/worker.ts",
+        "--include lib/pool/thread_worker.ts",
         "--include examples/hello.ts",
         "examples/compile.ts",
       ]
@@ -477,7 +477,7 @@ Deno.test("examples/compile.ts: runs as a program; deno compile builds it where 
         "--unstable-net",
         "--no-prompt",
         "--include",
-        "lib/worker.ts",
+        "lib/pool/thread_worker.ts",
         "--include",
         "examples/hello.ts",
         "--output",

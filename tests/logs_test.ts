@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { startServer } from "./helpers/server.ts";
-import { bannerPorts, curl, echoApp, eventually, have, runCli } from "./fixtures/listen/helpers.ts";
+import { startServer } from "./_helpers/server.ts";
+import { bannerPorts, curl, echoApp, eventually, have, runCli } from "./_helpers/listen.ts";
 
 const COMBINED =
   /^(\S+) - - \[(\d{2})\/([A-Z][a-z]{2})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) \+0000\] "([^"\\]|\\.)*" (\d{3}) (\d+|-) "([^"\\]|\\.)*" "([^"\\]|\\.)*"$/;

@@ -7,8 +7,8 @@
 
 import assert from "node:assert/strict";
 import { VERSION } from "../mod.ts";
-import { repoRoot, startServer } from "./helpers/server.ts";
-import { fetchWithin, runDeno } from "./fixtures/examples/helpers.ts";
+import { repoRoot, startServer } from "./_helpers/server.ts";
+import { fetchWithin, runDeno } from "./_helpers/examples.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${repoRoot}deno.json`));
 const version: string = config.version;
@@ -77,7 +77,7 @@ Deno.test("package: deno publish --dry-run passes without a warning", async () =
 
   const files = [...output.matchAll(/^\s+file:\/\/(\S+)/gm)]
     .map((match) => match[1].slice(repoRoot.length));
-  for (const needed of ["mod.ts", "cli.ts", "lib/worker.ts", "deno.json", "LICENSE"]) {
+  for (const needed of ["mod.ts", "cli.ts", "lib/pool/thread_worker.ts", "deno.json", "LICENSE"]) {
     assert.ok(files.includes(needed), `${needed} is not published: ${files.join(" ")}`);
   }
   const excluded = files.filter((file) => /^(tests|bench|\.ci)\//.test(file));

@@ -8,9 +8,9 @@
 
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
-import { repoRoot, startServer } from "./helpers/server.ts";
-import { fetchWithin, runDeno } from "./fixtures/examples/helpers.ts";
-import { staticServer } from "./helpers/static_server.ts";
+import { repoRoot, startServer } from "./_helpers/server.ts";
+import { fetchWithin, runDeno } from "./_helpers/examples.ts";
+import { staticServer } from "./_helpers/static_server.ts";
 
 const APP = `export default {
   fetch(request: Request): Response {
@@ -77,7 +77,7 @@ Deno.test("mod.ts from an http URL serves a local app from a directory without d
         assert.equal(response.headers.get("server"), `Starlight/${version}`);
         assert.ok(files.requests.includes("/mod.ts"));
         assert.ok(
-          files.requests.includes("/lib/worker.ts"),
+          files.requests.includes("/lib/pool/thread_worker.ts"),
           `the worker module was not loaded from ${files.url}: ${files.requests.join(" ")}`,
         );
         assert.ok(

@@ -15,9 +15,9 @@ import {
   type ServeOptions,
   type Server,
 } from "../mod.ts";
-import { OPTION_HELP, parseCliArgs, resolveOptions } from "../lib/options.ts";
-import { repoRoot } from "./helpers/server.ts";
-import { fetchWithin, runDeno } from "./fixtures/examples/helpers.ts";
+import { OPTION_HELP, parseCliArgs, resolveOptions } from "../lib/options/mod.ts";
+import { repoRoot } from "./_helpers/server.ts";
+import { fetchWithin, runDeno } from "./_helpers/examples.ts";
 
 const LOADED_APP = new URL("./fixtures/examples/loaded_app.ts", import.meta.url);
 

@@ -9,7 +9,7 @@
  */
 
 import { ProtocolError } from "./error.ts";
-import { FIELD_VALUE, TOKEN } from "./field.ts";
+import { FIELD_VALUE, TOKEN } from "./syntax.ts";
 
 const CR = 13;
 const LF = 10;

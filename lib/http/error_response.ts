@@ -6,7 +6,7 @@
  * @module
  */
 
-import { latin1 } from "./field.ts";
+import { latin1 } from "./latin1.ts";
 import { reasonPhrase, statusLine } from "./status.ts";
 
 const encoder = new TextEncoder();

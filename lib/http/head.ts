@@ -8,7 +8,8 @@
  */
 
 import { ProtocolError } from "./error.ts";
-import { FIELD_VALUE, HOST, latin1, lowerLatin1, TARGET, TOKEN } from "./field.ts";
+import { latin1, lowerLatin1 } from "./latin1.ts";
+import { FIELD_VALUE, HOST, TARGET, TOKEN } from "./syntax.ts";
 
 /** Bounds on the request head; exceeding one is answered with 414 or 431. */
 export interface HeadLimits {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { concat } from "../concat.ts";
+import { concat } from "../http/concat.ts";
 import { TransformPump } from "./transform_pump.ts";
 
 /** The empty stored block that ends a sync flush; stripped on the wire (RFC 7692 §7.2.1). */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { concat } from "../concat.ts";
+import { concat } from "../http/concat.ts";
 import type { MessageDeflater } from "./deflate.ts";
 import { encodeFrame, Opcode } from "./frame.ts";
 

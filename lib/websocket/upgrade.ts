@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type UpgradableResponse, upgradeKey } from "../upgrade.ts";
+import { type UpgradableResponse, upgradeKey } from "../engine/handoff.ts";
 import { runConnection } from "./connection.ts";
 import { negotiateDeflate } from "./deflate_negotiation.ts";
 import { acceptKey, checkHandshake, offeredProtocols } from "./handshake.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ServeHandlerInfo } from "../../lib/handler.ts";
+import type { ServeHandlerInfo } from "../../lib/app/contract.ts";
 
 /** CGI meta-variables plus `psgi.url_scheme`, the string-valued part of a PSGI env. */
 export type PsgiEnv = Readonly<Record<string, string | undefined>>;

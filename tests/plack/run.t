@@ -1,13 +1,13 @@
 #!/usr/bin/perl
 # Plack::Test::Suite's client halves against an already running server that serves
-# tests/plack/suite_app.ts (tests/plack_suite_test.ts starts it and sets the port).
+# tests/plack/suite_app.ts (tests/plack/suite_test.ts starts it and sets the port).
 use strict;
 use warnings;
 use Test::More;
 use Plack::Test::Suite;
 
 my $port = $ENV{STARLIGHT_PLACK_PORT}
-    or plan skip_all => 'STARLIGHT_PLACK_PORT is unset: run via tests/plack_suite_test.ts';
+    or plan skip_all => 'STARLIGHT_PLACK_PORT is unset: run via tests/plack/suite_test.ts';
 
 # Every request names its case, so the one fetch app can serve the matching app half.
 for my $case (@Plack::Test::Suite::TEST) {

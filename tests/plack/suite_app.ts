@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { App } from "../../lib/handler.ts";
+import type { App } from "../../lib/app/contract.ts";
 import { psgi, psgiEnv } from "./psgi_env.ts";
 import { cases } from "./suite_cases.ts";
 

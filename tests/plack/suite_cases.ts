@@ -17,7 +17,7 @@ const TEXT = ["Content-Type", "text/plain"];
 /** Where Plack keeps what its apps read: the Suite's own source and its share dir. */
 function plackFile(variable: "PLACK_SUITE_PM" | "PLACK_SHARE_DIR", name = ""): string {
   const path = Deno.env.get(variable);
-  if (!path) throw new Error(`${variable} is not set; tests/plack_suite_test.ts sets it`);
+  if (!path) throw new Error(`${variable} is not set; tests/plack/suite_test.ts sets it`);
   return name ? `${path}/${name}` : path;
 }
 
