@@ -19,7 +19,10 @@ const root = values.starlight === undefined
   : new URL(values.starlight, `file://${Deno.cwd()}/`);
 const lib = (path: string) => new URL(`lib/${path}`, root).href;
 await import(lib("http/node_reasons.ts"));
-const { Connection } = await import(lib("connection.ts"));
+// lib/engine/ since the layout by concern; lib/ before it, for `--starlight` at older checkouts.
+const { Connection } = await import(lib("engine/connection.ts")).catch(() =>
+  import(lib("connection.ts"))
+);
 const { DEFAULT_HEAD_LIMITS } = await import(lib("http/head.ts"));
 const requests = Number(values.requests ?? 200_000);
 

@@ -1,29 +1,35 @@
 /**
- * The benchmark suite: Starlight against Deno.serve, `deno serve` and node:http on the same apps.
- * Prints a Markdown report on stdout and progress on stderr. See bench/README.md.
+ * The benchmark suite: Starlight against Deno.serve, `deno serve`, node:http and Bun on the
+ * same apps. Prints a Markdown report on stdout, closed by the summary table the README shows,
+ * and progress on stderr. See bench/README.md.
  *
  * Usage: deno run -A bench/run.ts [--quick] [--scenario=a,b] [--rounds=N] [--duration=S]
- *                                 [--warmup=S] [--starlight=path/to/mod.ts]
+ *                                 [--warmup=S] [--only=a,b] [--offline] [--starlight=PATH]
  */
 import { parseArgs } from "node:util";
-import { log } from "./lib/rounds.ts";
-import type { Options } from "./lib/scenario.ts";
-import { node as nodePath, stopAll } from "./lib/servers.ts";
+import { BUN_PACKAGE } from "./lib/bun.ts";
+import { node as nodePath } from "./lib/contenders.ts";
+import { log } from "./lib/log.ts";
+import type { Options, SummaryRow } from "./lib/scenario.ts";
+import { stopAll } from "./lib/servers.ts";
+import { summaryTable } from "./lib/summary.ts";
 import { wrkVersion } from "./lib/wrk.ts";
 import { scenarios } from "./scenarios/mod.ts";
 
-// Far beyond a full run (~6 min): only a wedged run ever reaches it.
-const WATCHDOG_MS = 20 * 60_000;
+// Far beyond a full run (~15 min): only a wedged run ever reaches it.
+const WATCHDOG_MS = 40 * 60_000;
 
 const flags = parse(Deno.args);
 
 if (flags.help) {
   console.log(`deno run -A bench/run.ts [flags]
-  --quick             1 round of 2 s, only the scenarios marked quick (~1 min)
+  --quick             1 round of 2 s, only the scenarios marked quick (~3 min)
   --scenario=a,b      run these scenarios: ${scenarios.map((s) => s.name).join(", ")}
   --rounds=N          measured rounds per contender (default 3, quick 1)
   --duration=S        seconds per measured run (default 3, quick 2)
   --warmup=S          seconds of unmeasured load per server first (default 1)
+  --only=a,b          only contenders whose label contains one of these, e.g. starlight,deno.serve
+  --offline           never install Bun (${BUN_PACKAGE}) from npm; its rows then read n/a
   --starlight=PATH    Starlight's mod.ts (default: this checkout's), e.g. another worktree's`);
   Deno.exit(0);
 }
@@ -34,6 +40,8 @@ const options: Options = {
   duration: positive(flags.duration, flags.quick ? 2 : 3, "duration"),
   warmup: positive(flags.warmup, 1, "warmup"),
   starlight: flags.starlight ?? new URL("../mod.ts", import.meta.url).pathname,
+  only: flags.only?.split(",").map((s) => s.trim()).filter(Boolean),
+  installBun: !flags.offline,
 };
 
 const wanted = flags.scenario?.split(",").map((s) => s.trim());
@@ -65,16 +73,28 @@ Deno.unrefTimer(setTimeout(async () => {
 }, WATCHDOG_MS));
 
 console.log(`# Starlight benchmarks\n\n${await environment(wrk)}\n`);
+const summary: SummaryRow[] = [];
 for (const [i, scenario] of selected.entries()) {
   log(`[${i + 1}/${selected.length}] ${scenario.name}: ${scenario.title}`);
   let body: string;
   try {
-    body = await scenario.run(options);
+    const section = await scenario.run(options);
+    body = section.body;
+    summary.push(...section.summary);
   } catch (e) {
     body = `n/a — ${e instanceof Error ? e.message : e}`;
     log(`  ${body}`);
   }
   console.log(`## ${scenarios.indexOf(scenario) + 1}. ${scenario.title}\n\n${body}\n`);
+}
+if (summary.length) {
+  console.log(
+    `## Summary\n\n${summaryTable(summary)}\n\n` +
+      "Each cell: server CPU per request (user + system, every process) and its ratio to " +
+      "Deno.serve's (to `deno serve --parallel`'s for workers), then req/s; ⚠ where wrk was " +
+      "the bottleneck, so req/s is its ceiling. Memory rows: idle RSS and per connection. Lost " +
+      "rows: failed requests, target 0. n/a: see the scenario's notes.\n",
+  );
 }
 Deno.exit(0);
 
@@ -89,6 +109,8 @@ function parse(args: string[]) {
         duration: { type: "string" },
         warmup: { type: "string" },
         starlight: { type: "string" },
+        only: { type: "string" },
+        offline: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }).values;

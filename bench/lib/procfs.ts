@@ -8,14 +8,33 @@
 
 const ticksPerSecond = await clockTicks();
 
-/** CPU seconds (user + system, all threads) used so far by the process tree. */
-export function cpuSeconds(pid: number): number {
-  return sumOverTree(pid, (p) => {
+/** CPU seconds spent in user and in system mode. */
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+/**
+ * CPU seconds used so far by the process tree: every thread of every live process, plus what
+ * its exited children used (`cutime`/`cstime`, counted once their parent reaped them), so a
+ * worker process replaced during a run still counts.
+ */
+export function cpuTimes(pid: number): CpuTimes {
+  let system = 0;
+  const user = sumOverTree(pid, (p) => {
     const stat = Deno.readTextFileSync(`/proc/${p}/stat`);
     // The command name in field 2 may hold spaces, so count fields from its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    system += (Number(fields[12]) + Number(fields[14])) / ticksPerSecond;
+    return (Number(fields[11]) + Number(fields[13])) / ticksPerSecond;
   });
+  return { user, system };
+}
+
+/** CPU seconds (user + system) used so far by the process tree; see `cpuTimes`. */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 /** Resident set size (VmRSS) of the process tree, in KiB. */

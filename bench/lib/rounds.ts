@@ -6,19 +6,22 @@
  * @module
  */
 
-import { coreBusySeconds, cpuSeconds } from "./procfs.ts";
+import { log } from "./log.ts";
+import { CLIENT_CORE, SERVER_CORE } from "./pinning.ts";
+import { coreBusySeconds, cpuTimes } from "./procfs.ts";
 import type { Options } from "./scenario.ts";
 import { type Contender, launch, type Server } from "./servers.ts";
-import { type Load, runWrk, type WrkResult } from "./wrk.ts";
 import { count } from "./table.ts";
-import { CLIENT_CORE, SERVER_CORE } from "./pinning.ts";
+import { type Load, runWrk, type WrkResult } from "./wrk.ts";
 
 /** One measured wrk run and the server CPU it cost. */
 export interface Sample {
   wrk: WrkResult;
   /** How long wrk ran. */
   seconds: number;
-  cpuSeconds: number;
+  /** Server CPU seconds over the run: every process and thread of it, user and system. */
+  user: number;
+  system: number;
   /**
    * CPU seconds that other processes took on the server's core during the run (steal included),
    * when the server has a core of its own: how disturbed the sample is.
@@ -29,6 +32,7 @@ export interface Sample {
 /** A contender's samples, or why it has none (or stopped having them). */
 export interface Outcome {
   label: string;
+  column?: string;
   samples: Sample[];
   failure?: string;
 }
@@ -45,9 +49,13 @@ export async function measure(
   options: Options,
   placement: Placement = { serverCores: SERVER_CORE, clientCores: CLIENT_CORE },
 ): Promise<Outcome[]> {
-  const outcomes: Outcome[] = contenders.map((c) => ({ label: c.label, samples: [] }));
+  const outcomes: Outcome[] = contenders.map((c) => ({
+    label: c.label,
+    column: c.column,
+    samples: [],
+  }));
   const servers = new Map<Outcome, Server>();
-  const ownCore = placement.serverCores.includes(",") ? undefined : placement.serverCores;
+  const ownCore = /^\d+$/.test(placement.serverCores) ? placement.serverCores : undefined;
   const fail = async (outcome: Outcome, error: unknown) => {
     outcome.failure = error instanceof Error ? error.message : String(error);
     log(`  ${outcome.label}: n/a (${outcome.failure})`);
@@ -75,12 +83,21 @@ export async function measure(
       for (const [outcome, server] of servers) {
         try {
           const busyBefore = ownCore ? coreBusySeconds(ownCore) : 0;
-          const before = cpuSeconds(server.pid);
+          const before = cpuTimes(server.pid);
           const wrk = await runWrk(server.port, load, options.duration, placement.clientCores);
-          const cpu = cpuSeconds(server.pid) - before;
-          const otherSeconds = ownCore ? coreBusySeconds(ownCore) - busyBefore - cpu : undefined;
-          outcome.samples.push({ wrk, seconds: options.duration, cpuSeconds: cpu, otherSeconds });
-          log(`  round ${round}/${options.rounds} ${outcome.label}: ${count(wrk.rps)} req/s`);
+          const after = cpuTimes(server.pid);
+          const user = after.user - before.user;
+          const system = after.system - before.system;
+          const otherSeconds = ownCore
+            ? coreBusySeconds(ownCore) - busyBefore - user - system
+            : undefined;
+          const seconds = wrk.seconds || options.duration;
+          outcome.samples.push({ wrk, seconds, user, system, otherSeconds });
+          log(
+            `  round ${round}/${options.rounds} ${outcome.label}: ${count(wrk.rps)} req/s, ` +
+              `${((user + system) / wrk.requests * 1e6).toFixed(2)} µs CPU/req, ` +
+              `wrk ${Math.round(wrk.clientBusy * 100)} %`,
+          );
         } catch (e) {
           await fail(outcome, e);
         }
@@ -90,9 +107,4 @@ export async function measure(
     await Promise.all([...servers.values()].map((s) => s.stop()));
   }
   return outcomes;
-}
-
-/** Progress goes to stderr so that stdout is the report alone. */
-export function log(message: string): void {
-  console.error(message);
 }

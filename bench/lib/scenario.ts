@@ -15,6 +15,25 @@ export interface Options {
   quick: boolean;
   /** Path of Starlight's mod.ts. */
   starlight: string;
+  /** Keep only contenders whose label contains one of these (case-insensitive); all if unset. */
+  only?: string[];
+  /** Whether Bun may be installed from the npm registry into bench/.cache/ when missing. */
+  installBun: boolean;
+}
+
+/**
+ * A scenario's headline per contender, for the summary that closes the report (the README's
+ * Speed table). Keyed by the contender's summary column.
+ */
+export interface SummaryRow {
+  scenario: string;
+  cells: Record<string, string>;
+}
+
+/** What a scenario prints: its section, and its rows of the summary. */
+export interface Section {
+  body: string;
+  summary: SummaryRow[];
 }
 
 export interface Scenario {
@@ -24,6 +43,6 @@ export interface Scenario {
   title: string;
   /** Whether `--quick` runs it. */
   quick: boolean;
-  /** Runs it and returns its Markdown section body: a table and notes. */
-  run(options: Options): Promise<string>;
+  /** Runs it and returns its Markdown section body and summary rows. */
+  run(options: Options): Promise<Section>;
 }

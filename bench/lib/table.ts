@@ -4,13 +4,15 @@
  * @module
  */
 
-/** A Markdown table; the first column left-aligned, the numbers right-aligned. */
-export function table(head: string[], rows: string[][]): string {
+/** A Markdown table; the first `left` columns left-aligned, the numbers right-aligned. */
+export function table(head: string[], rows: string[][], left = 1): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
-    "| " + cells.map((c, i) => i ? c.padStart(widths[i]) : c.padEnd(widths[i])).join(" | ") + " |";
+    "| " +
+    cells.map((c, i) => i >= left ? c.padStart(widths[i]) : c.padEnd(widths[i])).join(" | ") +
+    " |";
   const rule = "|" +
-    widths.map((w, i) => i ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2)).join("|") +
+    widths.map((w, i) => i >= left ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2)).join("|") +
     "|";
   return [line(head), rule, ...rows.map(line)].join("\n");
 }
@@ -38,4 +40,9 @@ export function ratio(value: number, base: number | undefined): string {
 
 export function mib(kib: number): string {
   return `${(kib / 1024).toFixed(1)} MiB`;
+}
+
+/** A share as a whole percentage: 0.97 → "97 %"; n/a when unknown. */
+export function percent(share: number): string {
+  return Number.isNaN(share) ? "n/a" : `${Math.round(share * 100)} %`;
 }

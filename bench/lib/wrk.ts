@@ -4,7 +4,7 @@
  * @module
  */
 
-import { pinned } from "./pinning.ts";
+import { childCpu, coreCount, pinnedTimed, withoutTimes } from "./pinning.ts";
 
 /** What wrk sends: always to 127.0.0.1, one thread unless told. */
 export interface Load {
@@ -14,10 +14,19 @@ export interface Load {
   script?: string;
   scriptArgs?: string[];
   headers?: string[];
+  /** The request path; default `/`. */
+  path?: string;
 }
 
 export interface WrkResult {
   requests: number;
+  /** How long wrk measured, from its report. */
+  seconds: number;
+  /**
+   * wrk's own CPU as a share of the cores it had (1 = every one of its threads busy all the
+   * time): near 1, wrk was the bottleneck and req/s is its ceiling, not the server's.
+   */
+  clientBusy: number;
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -26,11 +35,13 @@ export interface WrkResult {
 }
 
 const benchDir = new URL("../", import.meta.url).pathname;
+/** `WRK` names another wrk binary (the device run carries its own). */
+const wrkPath = Deno.env.get("WRK") ?? "wrk";
 
 /** wrk's version line, or undefined when it is not installed. */
 export async function wrkVersion(): Promise<string | undefined> {
   try {
-    const { stdout } = await new Deno.Command("wrk", { args: ["--version"] }).output();
+    const { stdout } = await new Deno.Command(wrkPath, { args: ["--version"] }).output();
     return new TextDecoder().decode(stdout).split("\n")[0].split(" Copyright")[0].trim();
   } catch {
     return undefined;
@@ -50,10 +61,10 @@ export async function runWrk(
     "--latency",
     ...(load.headers ?? []).flatMap((h) => ["-H", h]),
     ...(load.script ? ["-s", benchDir + load.script] : []),
-    `http://127.0.0.1:${port}/`,
+    `http://127.0.0.1:${port}${load.path ?? "/"}`,
     ...(load.scriptArgs?.length ? ["--", ...load.scriptArgs] : []),
   ];
-  const [cmd, ...rest] = pinned(cores, ["wrk", ...args]);
+  const [cmd, ...rest] = pinnedTimed(cores, [wrkPath, ...args]);
   // wrk stops itself after `seconds`; the signal only guards against a wedged run.
   const output = await new Deno.Command(cmd, {
     args: rest,
@@ -62,17 +73,24 @@ export async function runWrk(
     signal: AbortSignal.timeout((seconds + 15) * 1000),
   }).output();
   const text = new TextDecoder().decode(output.stdout);
+  const stderr = new TextDecoder().decode(output.stderr);
   if (!output.success || !/Requests\/sec:/.test(text)) {
-    const why = new TextDecoder().decode(output.stderr).trim() || text.trim();
+    const why = withoutTimes(stderr).trim() || text.trim();
     throw new Error(`wrk failed: ${why.split("\n").at(-1) || `exit ${output.code}`}`);
   }
-  return parse(text);
+  const result = parse(text);
+  const threads = Math.min(load.threads ?? 1, coreCount(cores));
+  result.clientBusy = childCpu(stderr) / (result.seconds || seconds) / threads;
+  return result;
 }
 
 function parse(text: string): WrkResult {
+  const took = text.match(/\d+ requests in ([\d.]+)(us|ms|s|m),/);
   const socket = text.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
   return {
     requests: Number(text.match(/(\d+) requests in/)?.[1] ?? 0),
+    seconds: took ? Number(took[1]) * toMs[took[2] as keyof typeof toMs] / 1000 : 0,
+    clientBusy: NaN,
     rps: Number(text.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? 0),
     p50Ms: percentile(text, "50%"),
     p99Ms: percentile(text, "99%"),

@@ -2,11 +2,13 @@
 // sending the same status, headers that matter and bytes.
 //
 // Usage: node bench/peers/node_http.mjs <app name> <port>
+import { createReadStream, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { rows } from "../apps/rows.js";
 
 const hello = Buffer.from("Hello, World!");
+const page = new URL("../apps/public/page.html", import.meta.url);
 const chunk = Buffer.from("x".repeat(1023) + "\n");
 
 const apps = {
@@ -42,12 +44,18 @@ const apps = {
       for (let i = 0; i < 100; i++) yield Buffer.from(chunk);
     }, res);
   },
+  // The twin of hono_static: stat and stream the file per request, as a static server does.
+  async hono_static(_req, res) {
+    const { size } = statSync(page);
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": size });
+    await pipeline(createReadStream(page), res);
+  },
 };
 
 const [name, port] = process.argv.slice(2);
 const app = apps[name];
 if (!app) {
-  console.error(`node_http: no app named ${name}`);
+  console.error(`node_http: no node:http twin of bench/apps/${name}.ts`);
   process.exit(2);
 }
 

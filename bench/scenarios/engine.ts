@@ -25,12 +25,16 @@ export default {
       ],
       stderr: "inherit",
     }).output();
-    if (!output.success) return "n/a: the engine loop failed (see stderr)";
+    if (!output.success) {
+      return { body: "n/a — the engine loop failed (see stderr)", summary: [] };
+    }
     const results: Record<string, number> = JSON.parse(new TextDecoder().decode(output.stdout));
     const rows = Object.entries(results).map(([name, us]) => [name, `${us.toFixed(2)} µs`]);
-    return [
+    const body = [
       table(["Case", "JS time / request"], rows),
-      "Everything the engine and the app do per request except the socket reads and writes; lower is better.",
+      "Everything the engine and the app do per request except the socket reads and writes; " +
+      "lower is better.",
     ].join("\n\n");
+    return { body, summary: [] };
   },
 } satisfies Scenario;

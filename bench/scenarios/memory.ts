@@ -1,16 +1,17 @@
-import { CLIENT_CORE, pinned, SERVER_CORE } from "../lib/pinning.ts";
-import { rssKiB } from "../lib/procfs.ts";
-import { log } from "../lib/rounds.ts";
-import type { Scenario } from "../lib/scenario.ts";
 import {
-  type Contender,
+  bun,
   denoServeApi,
   denoServeCli,
-  launch,
+  ENGINES,
   nodeHttp,
-  type Server,
+  only,
   starlight,
-} from "../lib/servers.ts";
+} from "../lib/contenders.ts";
+import { log } from "../lib/log.ts";
+import { CLIENT_CORE, pinned, SERVER_CORE } from "../lib/pinning.ts";
+import { rssKiB } from "../lib/procfs.ts";
+import type { Scenario } from "../lib/scenario.ts";
+import { type Contender, launch, type Server } from "../lib/servers.ts";
 import { count, mib, table } from "../lib/table.ts";
 
 const CONNECTIONS = 10_000;
@@ -20,6 +21,7 @@ const clientPath = new URL("../clients/idle.ts", import.meta.url).pathname;
 
 interface Row {
   label: string;
+  column?: string;
   oneWorker: Contender;
   twoWorkers?: Contender;
 }
@@ -34,21 +36,26 @@ export default {
   quick: true,
   async run(options) {
     const rows: Row[] = [
-      {
-        label: "Starlight",
-        oneWorker: starlight(options.starlight, "hello", 1),
-        twoWorkers: starlight(options.starlight, "hello", 2),
-      },
-      { label: "Deno.serve", oneWorker: denoServeApi("hello") },
+      ...ENGINES.map((variant) => ({
+        label: variant.label,
+        column: variant.column,
+        oneWorker: starlight(options.starlight, "hello", { workers: 1, variant }),
+        twoWorkers: starlight(options.starlight, "hello", { workers: 2, variant }),
+      })),
+      { label: "Deno.serve", column: "Deno.serve", oneWorker: denoServeApi("hello") },
       {
         label: "deno serve",
+        column: "deno serve",
         oneWorker: denoServeCli("hello"),
         twoWorkers: denoServeCli("hello", 2),
       },
-      { label: "node:http", oneWorker: nodeHttp("hello") },
-    ];
+      { label: "node:http", column: "node:http", oneWorker: nodeHttp("hello") },
+      { label: "Bun", column: "Bun", oneWorker: bun("hello", options) },
+    ].filter((row) => only(options, [row.oneWorker]).length);
     const cells: string[][] = [];
     const failures: string[] = [];
+    const idleCells: Record<string, string> = {};
+    const connCells: Record<string, string> = {};
     for (const row of rows) {
       const one = await attempt(row.oneWorker, async (server) => {
         const idle = rssKiB(server.pid);
@@ -56,14 +63,21 @@ export default {
         return { idle, ...loaded };
       }, failures);
       const two = row.twoWorkers && await attempt(row.twoWorkers, (s) => rssKiB(s.pid), failures);
+      const perConn = one && (one.loaded - one.idle) / CONNECTIONS;
       cells.push([
         row.label,
         one ? mib(one.idle) : "n/a",
         two ? mib(two) : "n/a",
         one ? mib(one.loaded) : "n/a",
-        one ? `${((one.loaded - one.idle) / CONNECTIONS).toFixed(1)} KiB` : "n/a",
+        perConn !== undefined ? `${perConn.toFixed(1)} KiB` : "n/a",
         one ? `${count(one.held)} / ${count(CONNECTIONS)}` : "n/a",
       ]);
+      if (row.column) {
+        idleCells[row.column] = one
+          ? mib(one.idle) + (one && two ? ` / +${mib(two - one.idle)}` : "")
+          : "n/a";
+        connCells[row.column] = perConn !== undefined ? `${perConn.toFixed(1)} KiB` : "n/a";
+      }
     }
     const head = [
       "Server",
@@ -73,15 +87,26 @@ export default {
       "per conn",
       "conns held",
     ];
-    return [
+    const body = [
       table(head, cells),
-      "RSS is VmRSS of the server process (and any children). 1 worker: Starlight `--workers 1` (supervisor + one " +
-      "worker), `deno serve`, and the single-threaded Deno.serve and node:http; 2 workers: " +
-      "Starlight `--workers 2` and `deno serve --parallel` with DENO_JOBS=2. Per conn is the " +
-      "growth from idle, so it includes the one-off warm-up of the request path. Conns held: " +
-      "those still open when the RSS was read (node:http's keep-alive timeout is raised to 120 s).",
+      "RSS is VmRSS of the server process (and any children). 1 worker: Starlight " +
+      "`--workers 1` (supervisor + one worker), `deno serve`, and the single-threaded " +
+      "Deno.serve, node:http and Bun; 2 workers: Starlight `--workers 2` and `deno serve " +
+      "--parallel` with DENO_JOBS=2. Per conn is the growth from idle, so it includes the " +
+      "one-off warm-up of the request path. Conns held: those still open when the RSS was read " +
+      "(node:http's keep-alive timeout is raised to 120 s, Bun's idle timeout to 120 s).",
       failures.join("\n"),
     ].filter(Boolean).join("\n\n");
+    return {
+      body,
+      summary: [
+        { scenario: "idle resident memory, 1 worker / each further worker", cells: idleCells },
+        {
+          scenario: `per idle keep-alive connection (${count(CONNECTIONS)} held)`,
+          cells: connCells,
+        },
+      ],
+    };
   },
 } satisfies Scenario;
 

@@ -12,11 +12,14 @@ import close from "./close.ts";
 import json from "./json.ts";
 import upload from "./upload.ts";
 import stream from "./stream.ts";
-import cpu from "./cpu.ts";
+import hono from "./hono.ts";
+import staticFile from "./static.ts";
 import engine from "./engine.ts";
 import memory from "./memory.ts";
 import multi from "./multi.ts";
 import restart from "./restart.ts";
+import isolation from "./isolation.ts";
+import haproxy from "./haproxy.ts";
 import websocket from "./websocket.ts";
 
 export const scenarios: Scenario[] = [
@@ -26,10 +29,13 @@ export const scenarios: Scenario[] = [
   json,
   upload,
   stream,
-  cpu,
+  hono,
+  staticFile,
   engine,
   memory,
   multi,
   restart,
+  isolation,
+  haproxy,
   websocket,
 ];

@@ -1,9 +1,10 @@
-import { log } from "../lib/rounds.ts";
+import { ENGINES, only, starlight } from "../lib/contenders.ts";
+import { hupsUnderLoad, lost, socketErrors } from "../lib/hup.ts";
+import { log } from "../lib/log.ts";
 import { BOTH_CORES } from "../lib/pinning.ts";
 import type { Scenario } from "../lib/scenario.ts";
-import { launch, type Server, starlight } from "../lib/servers.ts";
+import { launch } from "../lib/servers.ts";
 import { count, table } from "../lib/table.ts";
-import { runWrk } from "../lib/wrk.ts";
 
 const RESTARTS = 3;
 
@@ -16,44 +17,51 @@ export default {
   title: `Restart under load: Starlight --workers 2, SIGHUP ×${RESTARTS}`,
   quick: true,
   async run(options) {
-    const head = ["Server", "req/s", "socket errors (c/r/w/t)", "non-2xx", "result"];
-    const contender = starlight(options.starlight, "hello", 2);
-    let server: Server;
-    try {
-      server = await launch(contender, BOTH_CORES);
-    } catch (e) {
-      const reason = e instanceof Error ? e.message : String(e);
-      log(`  ${contender.label}: n/a (${reason})`);
-      return table(head, [[contender.label, "n/a", "n/a", "n/a", "n/a"]]) +
-        `\n\n- ${contender.label}: n/a — ${reason}`;
-    }
-
     // Long enough that each restart has settled before the next and before wrk stops.
     const seconds = Math.max(6, 2 * options.duration);
-    const timers = Array.from({ length: RESTARTS }, (_, i) =>
-      setTimeout(() => {
-        log(`  SIGHUP ${i + 1}/${RESTARTS}`);
+    const head = ["Server", "req/s", "socket errors (c/r/w/t)", "non-2xx", "lost", "result"];
+    const rows: string[][] = [];
+    const failures: string[] = [];
+    const cells: Record<string, string> = {};
+    const contenders = only(
+      options,
+      ENGINES.map((variant) => starlight(options.starlight, "hello", { workers: 2, variant })),
+    );
+    for (const contender of contenders) {
+      try {
+        const server = await launch(contender, BOTH_CORES);
         try {
-          Deno.kill(server.pid, "SIGHUP");
-        } catch {
-          // It died: wrk's connect errors will say so.
+          const r = await hupsUnderLoad(server, RESTARTS, seconds, BOTH_CORES);
+          const clean = r.requests > 0 && lost(r) === 0;
+          rows.push([
+            contender.label,
+            count(r.rps),
+            socketErrors(r),
+            String(r.non2xx),
+            String(lost(r)),
+            clean ? "pass" : "FAIL",
+          ]);
+          if (contender.column) cells[contender.column] = String(lost(r));
+        } finally {
+          await server.stop();
         }
-      }, (seconds * 1000 * (i + 1)) / (RESTARTS + 1)));
-    try {
-      const r = await runWrk(server.port, { connections: 50 }, seconds, BOTH_CORES);
-      const e = r.socketErrors;
-      const clean = r.requests > 0 && r.non2xx + e.connect + e.read + e.write + e.timeout === 0;
-      return table(head, [[
-        contender.label,
-        count(r.rps),
-        `${e.connect}/${e.read}/${e.write}/${e.timeout}`,
-        String(r.non2xx),
-        clean ? "pass" : "FAIL",
-      ]]) + `\n\n${seconds} s of load, SIGHUP every ${seconds / (RESTARTS + 1)} s; ` +
-        "server and wrk share both cores. Pass means zero socket errors and zero non-2xx.";
-    } finally {
-      timers.forEach(clearTimeout);
-      await server.stop();
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        log(`  ${contender.label}: n/a (${reason})`);
+        rows.push([contender.label, ...Array(5).fill("n/a")]);
+        failures.push(`- ${contender.label}: n/a — ${reason}`);
+        if (contender.column) cells[contender.column] = "n/a";
+      }
     }
+    const body = [
+      table(head, rows),
+      `${seconds} s of load, SIGHUP every ${seconds / (RESTARTS + 1)} s; server and wrk share ` +
+      "both cores. Pass means zero socket errors and zero non-2xx.",
+      failures.join("\n"),
+    ].filter(Boolean).join("\n\n");
+    return {
+      body,
+      summary: [{ scenario: `requests lost over ${RESTARTS} HUPs under load (2 workers)`, cells }],
+    };
   },
 } satisfies Scenario;

@@ -1,8 +1,10 @@
 import { CLIENT_CORE, pinned, SERVER_CORE } from "../lib/pinning.ts";
 import { coreBusySeconds, cpuSeconds } from "../lib/procfs.ts";
-import { log } from "../lib/rounds.ts";
-import type { Options, Scenario } from "../lib/scenario.ts";
-import { type Contender, denoServeApi, launch, type Server, starlight } from "../lib/servers.ts";
+import { denoServeApi, ENGINES, only, starlight } from "../lib/contenders.ts";
+import { log } from "../lib/log.ts";
+import { kilo } from "../lib/report.ts";
+import type { Options, Scenario, Section, SummaryRow } from "../lib/scenario.ts";
+import { type Contender, launch, type Server } from "../lib/servers.ts";
 import { count, median, ratio, table } from "../lib/table.ts";
 
 const CONNECTIONS = 16;
@@ -46,10 +48,12 @@ export default {
   title: `WebSocket echo, ${CONNECTIONS} connections × ${IN_FLIGHT} binary messages in flight`,
   quick: true,
   async run(options) {
-    const entries: Entry[] = [
-      starlight(options.starlight, "ws_echo_starlight", 0),
+    const entries: Entry[] = only(options, [
+      ...ENGINES.map((variant) =>
+        starlight(options.starlight, "ws_echo_starlight", { workers: 0, variant })
+      ),
       denoServeApi("ws_echo_deno"),
-    ].map((contender) => ({ contender, samples: new Map() }));
+    ]).map((contender) => ({ contender, samples: new Map() }));
     const fail = async (entry: Entry, error: unknown) => {
       entry.failure = error instanceof Error ? error.message : String(error);
       log(`  ${entry.contender.label}: n/a (${entry.failure})`);
@@ -138,26 +142,38 @@ async function runClient(
   return JSON.parse(decode(output.stdout));
 }
 
-function report(entries: Entry[], options: Options): string {
+function report(entries: Entry[], options: Options): Section {
   const rate = (samples: Sample[]) => median(samples.map((s) => s.messages / s.seconds));
+  const cpu = (samples: Sample[]) => median(samples.map((s) => s.serverCpu / s.total)) * 1e6;
   const rows: string[][] = [];
   const notes: string[] = [];
+  const summary: SummaryRow[] = [];
   for (const size of SIZES) {
     const base = entries.find((e) => e.contender.label === BASELINE)?.samples.get(size.bytes);
+    const cells: Record<string, string> = {};
+    summary.push({ scenario: `WebSocket echo, ${size.label} messages`, cells });
     for (const entry of entries) {
       const samples = entry.samples.get(size.bytes);
+      const column = entry.contender.column;
       if (!samples?.length) {
-        rows.push([entry.contender.label, size.label, "n/a", "n/a", "n/a"]);
+        rows.push([entry.contender.label, size.label, "n/a", "n/a", "n/a", "n/a"]);
+        if (column) cells[column] = "n/a";
         continue;
       }
-      const perMessage = median(samples.map((s) => s.serverCpu / s.total)) * 1e6;
+      const perMessage = cpu(samples);
+      const baseCpu = base?.length ? cpu(base) : undefined;
       rows.push([
         entry.contender.label,
         size.label,
-        count(rate(samples)),
         `${perMessage.toFixed(2)} µs`,
+        ratio(perMessage, baseCpu),
+        count(rate(samples)),
         ratio(rate(samples), base?.length ? rate(base) : undefined),
       ]);
+      if (column) {
+        const vs = samples === base ? "" : ` (${ratio(perMessage, baseCpu)})`;
+        cells[column] = `${perMessage.toFixed(1)} µs${vs}, ${kilo(rate(samples))} msg/s`;
+      }
       const where = `${entry.contender.label}, ${size.label}`;
       const wrong = samples.reduce((sum, s) => sum + s.wrong, 0);
       if (wrong) notes.push(`- ${where}: ${count(wrong)} echoes of the wrong size or type`);
@@ -187,8 +203,16 @@ function report(entries: Entry[], options: Options): string {
         "this checkout's (`bench/apps/ws_echo_starlight.ts` imports `../../lib/websocket/mod.ts`).",
     );
   }
-  return [
-    table(["Server", "message", "messages/s", "server CPU / message", `vs ${BASELINE}`], rows),
+  const head = [
+    "Server",
+    "message",
+    "server CPU / message",
+    "CPU vs base",
+    "messages/s",
+    "msg/s vs base",
+  ];
+  const body = [
+    table(head, rows),
     "The same echo app (`apps/ws_echo_*.ts`, differing only in where `upgradeWebSocket` comes " +
     `from), Starlight with \`--workers 0\`. A client of Deno's \`WebSocket\` on the other core ` +
     `(\`clients/ws_load.ts\`) keeps ${IN_FLIGHT} messages in flight on each connection; ` +
@@ -196,4 +220,5 @@ function report(entries: Entry[], options: Options): string {
     "time over the run divided by the echoes: lower is better, and the client does not move it.",
     notes.join("\n"),
   ].filter(Boolean).join("\n\n");
+  return { body, summary };
 }
