@@ -19,6 +19,7 @@ import {
 } from "../http/compression.ts";
 import { readResponseParts, type ResponseParts } from "../deno/response_parts.ts";
 import { upgradeKey } from "../engine/handoff.ts";
+import { utf8Length } from "../http/utf8_length.ts";
 
 /** Options of {@link withCompression}. */
 export interface CompressOptions {
@@ -115,24 +116,4 @@ export async function compressResponse(
 
 function rebuild(response: Response, body: BodyInit | null, headers: Headers): Response {
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
-}
-
-/** UTF-8 length of `text` (a lone surrogate is encoded as U+FFFD, 3 bytes, as Deno does). */
-function utf8Length(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        n += 2;
-        i++;
-        continue;
-      }
-      n += 2;
-    } else n += 2;
-  }
-  return n;
 }

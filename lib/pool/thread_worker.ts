@@ -14,6 +14,7 @@
 /// <reference lib="deno.worker" />
 
 import { formatAccessLine } from "../observe/access_log.ts";
+import { withTelemetry } from "../observe/otel.ts";
 import { AppError, loadApp } from "../app/load.ts";
 import { DEFAULT_HEAD_LIMITS } from "../http/head.ts";
 import { setReasonPhrases } from "../http/status.ts";
@@ -190,7 +191,7 @@ async function start(config: WorkerConfig): Promise<void> {
   setReasonPhrases(config.reasonPhrases);
   let handler;
   try {
-    handler = withDenoUpgrade(await loadApp(config.app));
+    handler = withTelemetry(withDenoUpgrade(await loadApp(config.app)));
   } catch (error) {
     post({
       type: "failed",

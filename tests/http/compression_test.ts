@@ -11,6 +11,7 @@ import {
   isCompressible,
   preferredCoding,
 } from "../../lib/http/compression.ts";
+import { utf8Length } from "../../lib/http/utf8_length.ts";
 
 Deno.test("compression: Accept-Encoding picks the coding Deno.serve picks on Deno's own cases", () => {
   // The cases of ext/http/http_next.rs compression_tests.
@@ -147,4 +148,11 @@ Deno.test("compression: an encoded body drops Content-Length and weakens a stron
     ["x-app", "1"],
   ]);
   assert.equal(encodedHeaders(new Headers({ etag: 'W/"abc"' }), "gzip").get("etag"), 'W/"abc"');
+});
+
+Deno.test("utf8Length counts what TextEncoder writes, lone surrogates included", () => {
+  const encoder = new TextEncoder();
+  for (const text of ["", "ascii", "é", "✓", "😀", "a\ud800b", "\udc00", "\ud83d", "x😀y\ud83dé"]) {
+    assert.equal(utf8Length(text), encoder.encode(text).byteLength, JSON.stringify(text));
+  }
 });
