@@ -72,7 +72,19 @@ export function withCompression(handler: Handler, options: CompressOptions = {})
   return async (request, info) => compressResponse(request, await handler(request, info), minSize);
 }
 
-/** `response`, compressed for `request` if it should be. */
+/**
+ * `response`, compressed for `request` if it should be (the body of {@link withCompression}).
+ *
+ * @example
+ * ```ts
+ * import { compressResponse } from "./compress.ts";
+ * const request = new Request("http://localhost/", { headers: { "accept-encoding": "br" } });
+ * const response = await compressResponse(request, new Response("<p>hi</p>".repeat(50), {
+ *   headers: { "content-type": "text/html" },
+ * }));
+ * response.headers.get("content-encoding"); // "br"
+ * ```
+ */
 export async function compressResponse(
   request: Request,
   response: Response,

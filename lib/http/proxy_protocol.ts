@@ -17,6 +17,7 @@ import { formatIp, parseIPv4, parseIPv6 } from "./ip_address.ts";
 
 /** A header that is not a valid PROXY protocol header; the message says what is wrong. */
 export class ProxyProtocolError extends Error {
+  /** Always `ProxyProtocolError`. */
   override name = "ProxyProtocolError";
 }
 
