@@ -14,6 +14,7 @@
 /// <reference lib="deno.worker" />
 
 import { formatAccessLine } from "../observe/access_log.ts";
+import { withTelemetry } from "../observe/otel.ts";
 import { AppError, loadApp } from "../app/load.ts";
 import { DEFAULT_HEAD_LIMITS } from "../http/head.ts";
 import { setReasonPhrases } from "../http/status.ts";
@@ -28,6 +29,7 @@ import {
 import { setRetireHook } from "../app/retire.ts";
 import { WrappedListener } from "../listen/wrapped_listener.ts";
 import { setDefaultMaxMessageSize } from "../websocket/upgrade.ts";
+import { installDenoUpgradeBridge, withDenoUpgrade } from "../websocket/deno_upgrade.ts";
 import {
   BALANCE_HEADER,
   type BalanceConfig,
@@ -69,6 +71,7 @@ lock(self, "close", function close(): void {
 lock(self, "postMessage", self.postMessage);
 lock(Deno, "listen", Deno.listen);
 lock(Deno, "listenTls", Deno.listenTls);
+installDenoUpgradeBridge();
 
 function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
@@ -188,7 +191,7 @@ async function start(config: WorkerConfig): Promise<void> {
   setReasonPhrases(config.reasonPhrases);
   let handler;
   try {
-    handler = await loadApp(config.app);
+    handler = withTelemetry(withDenoUpgrade(await loadApp(config.app)));
   } catch (error) {
     post({
       type: "failed",
