@@ -434,9 +434,15 @@ Deno.test("parseHead: Transfer-Encoding with Content-Length is 400, in either or
   refused(`POST / HTTP/1.1\r\n${H}Content-Length: 0\r\nTransfer-Encoding: gzip\r\n\r\n`, 400);
 });
 
-Deno.test("parseHead: a transfer coding other than chunked is 501", () => {
-  for (const value of ["gzip", "gzip, chunked", "chunked, gzip", "identity", "x-custom"]) {
+Deno.test("parseHead: an unknown transfer coding before a final chunked is 501 (RFC 9112 §6.1)", () => {
+  for (const value of ["gzip, chunked", "identity, chunked", "x-custom, chunked"]) {
     refused(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: ${value}\r\n\r\n`, 501);
+  }
+});
+
+Deno.test("parseHead: chunked not the final coding is 400, checked before the 501 (RFC 9112 §6.3; issue 13 item 6)", () => {
+  for (const value of ["chunked, gzip", "gzip", "identity", "x-custom", "chunked, chunked, gzip"]) {
+    refused(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: ${value}\r\n\r\n`, 400);
   }
 });
 
