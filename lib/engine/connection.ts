@@ -130,9 +130,11 @@ export class Connection implements WriteHost, ExchangeHost {
               try {
                 const n = await this.#conn.write(sending.bytes.subarray(0, length));
                 if (n < length) await writer.writeAll(sending.bytes.subarray(n, length));
-              } finally {
+              } catch (error) {
                 writer.endSend(sending);
+                throw error;
               }
+              writer.endSend(sending);
             }
             if (this.#eof || this.#closed) break;
             const reads = this.reads;
@@ -186,6 +188,12 @@ export class Connection implements WriteHost, ExchangeHost {
    */
   expire(): void {
     if (this.#closed) return;
+    if (this.phase === APP && this.#appDeadline === 0 && this.#bodyDeadline === 0) {
+      // The app's deadline the sweeper saw was met: the response head went out since (that
+      // does not re-arm the deadline, to keep the common path short).
+      if (this.#writeDeadline === 0) return void (this.deadline = 0);
+      if (this.#writeDeadline > now()) return void (this.deadline = this.#writeDeadline);
+    }
     if (this.#writeDeadline === 0) {
       if (this.phase === HEAD && this.reads.buffered > 0) {
         this.#lastWords(408, "");
@@ -383,8 +391,9 @@ export class Connection implements WriteHost, ExchangeHost {
   /** The app is called now: its time to answer starts. */
   appStarted(): void {
     this.phase = APP;
-    this.#appDeadline = now() + this.#options.timeout;
-    this.#armDeadline();
+    const deadline = this.#appDeadline = now() + this.#options.timeout;
+    const write = this.#writeDeadline;
+    this.deadline = write !== 0 && write < deadline ? write : deadline;
   }
 
   /** No read in flight and the stream open: a body may read straight into its own array. */
@@ -479,9 +488,7 @@ export class Connection implements WriteHost, ExchangeHost {
 
   /** The response head is written: the app answered in time. */
   headWritten(): void {
-    if (this.#appDeadline === 0) return;
     this.#appDeadline = 0;
-    this.#armDeadline();
   }
 
   /** The response stream failed: the request's signal aborts. */

@@ -149,10 +149,10 @@ export class Exchange {
     const keepAlive = keepAliveAfter(head, served, options.maxKeepaliveRequests, owner.retiring);
     this.#started = owner.access === undefined ? 0 : Date.now();
 
-    const length = requestBodyLength(head, options.maxRequestBody);
-    if (length instanceof ProtocolError) return this.refuse(length);
     let body: RequestBodyReader | null = null;
-    if (length !== 0) {
+    if (head.chunked || head.contentLength > 0) {
+      const length = requestBodyLength(head, options.maxRequestBody);
+      if (length instanceof ProtocolError) return this.refuse(length);
       const input = this.#input ??= new ConnectionBodyInput(host, options.timeout);
       input.begin();
       body = new RequestBodyReader(length, expectsContinue(head), options.maxRequestBody, input);

@@ -34,7 +34,7 @@ export class ReadBuffer {
   /** Where the unread bytes end (and the next read goes). */
   end = 0;
   /** Where a scan for the end of a partly received head resumes; -1 before the first try. */
-  scanFrom = -1;
+  scanFrom: number = -1;
   /** `bytes` but its stop byte, the view most reads fill (kept: a view is an allocation). */
   #whole: Uint8Array | null = null;
 

@@ -23,17 +23,17 @@ export function statusHasContent(status: number): boolean {
 
 /**
  * Whether the bytes of a response body follow its head on the wire: the status allows content
- * and the request was not HEAD (RFC 9112 §6.3, rule 1).
+ * and the request method was not HEAD (RFC 9112 §6.3, rule 1).
  *
  * @example
  * ```ts
  * import { responseHasContent } from "./content.ts";
- * responseHasContent(200, "GET"); // true
- * responseHasContent(200, "HEAD"); // false: the head only, with the GET's Content-Length
+ * responseHasContent(200, false); // true
+ * responseHasContent(200, true); // false: a HEAD gets the head only, with the GET's length
  * ```
  */
-export function responseHasContent(status: number, method: string): boolean {
-  return method !== "HEAD" && statusHasContent(status);
+export function responseHasContent(status: number, headRequest: boolean): boolean {
+  return !headRequest && statusHasContent(status);
 }
 
 /**

@@ -30,7 +30,7 @@ export function skipEmptyLines(buf: Uint8Array, start: number, end: number): num
 }
 
 /** The body is chunked: its length is known at its end. */
-export const CHUNKED_BODY = -1;
+export const CHUNKED_BODY: number = -1;
 
 /**
  * The length of the request body `head` announces (RFC 9112 §6.3): {@link CHUNKED_BODY} for

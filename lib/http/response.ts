@@ -8,7 +8,7 @@
  * @module
  */
 
-import { statusHasContent, statusMayDeclareLength } from "./content.ts";
+import { responseHasContent, statusHasContent, statusMayDeclareLength } from "./content.ts";
 import { latin1Bytes, writeLatin1 } from "./latin1.ts";
 import { statusLineBytes } from "./status.ts";
 
@@ -210,14 +210,14 @@ export function writeHead(
     contentLength = bodyLength === -2 ? 0 : bodyLength;
     if (context.head && bodyLength === -2 && declaredLength >= 0) contentLength = declaredLength;
     length = contentLength;
-    mode = context.head ? BODY_NONE : BODY_LENGTH;
+    if (responseHasContent(status, context.head)) mode = BODY_LENGTH;
   } else if (declaredLength >= 0) {
     contentLength = length = declaredLength;
-    mode = context.head ? BODY_NONE : BODY_LENGTH;
+    if (responseHasContent(status, context.head)) mode = BODY_LENGTH;
   } else if (minor === 1) {
     o = writeLatin1(out, o, "transfer-encoding: chunked\r\n");
-    mode = context.head ? BODY_NONE : BODY_CHUNKED;
-  } else if (!context.head) {
+    if (responseHasContent(status, context.head)) mode = BODY_CHUNKED;
+  } else if (responseHasContent(status, context.head)) {
     mode = BODY_UNTIL_CLOSE;
     keepAlive = false;
   }

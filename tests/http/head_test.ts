@@ -542,3 +542,12 @@ Deno.test("checkPartialHead: bytes that can never start a request line are 400 a
     );
   }
 });
+
+Deno.test('parseHead: a Host that is not uri-host [":" port] is 400 (RFC 9112 §3.2; issue 13 item 6)', () => {
+  for (const host of ["x:abc", "[::1", "a%zz", "a:1:2", ":80", "a:99999"]) {
+    refused(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400);
+  }
+  refused(`GET http:///x HTTP/1.1\r\n${H}\r\n`, 400);
+  accepted(`GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n`);
+  accepted(`GET http://[::1]:8080/x HTTP/1.1\r\n${H}\r\n`);
+});
