@@ -33,8 +33,6 @@ export type { AccessEntry } from "./exchange.ts";
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionOwner extends ExchangeOwner {
-  /** The options. */
-  readonly options: EngineOptions;
   /** Set once the server drains: finish the request in flight, then close. */
   readonly draining: boolean;
   /** Aborts when the server drains (given to upgraded protocols). */
@@ -188,13 +186,17 @@ export class Connection implements WriteHost, ExchangeHost {
    */
   expire(): void {
     if (this.#closed) return;
-    if (this.phase === APP && this.#appDeadline === 0 && this.#bodyDeadline === 0) {
-      // The app's deadline the sweeper saw was met: the response head went out since (that
-      // does not re-arm the deadline, to keep the common path short).
-      if (this.#writeDeadline === 0) return void (this.deadline = 0);
-      if (this.#writeDeadline > now()) return void (this.deadline = this.#writeDeadline);
+    const write = this.#writeDeadline;
+    if (
+      this.phase === APP && this.#appDeadline === 0 && this.#bodyDeadline === 0 &&
+      (write === 0 || write > now())
+    ) {
+      // The app met the deadline the sweeper saw: writing its head does not re-arm the
+      // deadline, to keep the common path short.
+      this.deadline = write;
+      return;
     }
-    if (this.#writeDeadline === 0) {
+    if (write === 0) {
       if (this.phase === HEAD && this.reads.buffered > 0) {
         this.#lastWords(408, "");
       } else if (this.phase === APP && this.#appDeadline !== 0 && this.#bodyDeadline === 0) {
@@ -467,15 +469,10 @@ export class Connection implements WriteHost, ExchangeHost {
     return this.#closed;
   }
 
-  /** A write starts: it must make progress within `--timeout`. */
+  /** A write starts, or part of one went out: the rest must follow within `--timeout`. */
   writeStarted(): void {
     this.#writeDeadline = now() + this.#options.timeout;
     this.#armDeadline();
-  }
-
-  /** Part of a write went out: its time starts over. */
-  writeProgressed(): void {
-    this.writeStarted();
   }
 
   /** Everything handed to the socket is written; an idle connection's keep-alive time starts. */

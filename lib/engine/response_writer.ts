@@ -40,10 +40,8 @@ export class ConnectionGone extends Error {}
 
 /** What the writer needs from its connection. */
 export interface WriteHost {
-  /** A write to the socket starts: its deadline runs. */
+  /** A write to the socket starts, or part of one went out: its deadline (re)starts. */
   writeStarted(): void;
-  /** Part of a write went out: its deadline starts over. */
-  writeProgressed(): void;
   /** Everything handed to the socket is written. */
   writeEnded(): void;
   /** The current response's head is in the output. */
@@ -140,7 +138,7 @@ export class ResponseWriter {
     let written = 0;
     while (written < bytes.length) {
       written += await this.#conn.write(written === 0 ? bytes : bytes.subarray(written));
-      this.#host.writeProgressed();
+      this.#host.writeStarted();
     }
   }
 

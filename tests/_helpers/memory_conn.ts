@@ -55,6 +55,11 @@ export class MemoryConn {
     unref: () => {},
   } as unknown as Deno.Conn;
 
+  /** Bytes sent that the server has not read yet. */
+  get unread(): number {
+    return this.#inbox.reduce((n, bytes) => n + bytes.length, 0);
+  }
+
   /** Sends `data` (a string is one byte per character) to the server. */
   send(data: string | Uint8Array): void {
     if (this.#ended) throw new Error("sent after end()");

@@ -126,6 +126,18 @@ Deno.test("loop: a client that leaves while the app hangs is closed at once and 
   assert.equal(engine.server.connections, 0);
 });
 
+Deno.test("loop: requests pipelined behind one the app hangs on are not read without bound", async () => {
+  await using engine = startMemoryEngine(() => new Promise<Response>(() => {}));
+  const conn = engine.connect();
+  conn.send(GET);
+  const flood = GET.repeat(1024 * 1024 / GET.length);
+  conn.send(flood);
+  await sleep(500);
+  // Watching for a hang-up reads a little; the rest waits in the client's socket.
+  assert.ok(conn.unread > flood.length - 256 * 1024, `${conn.unread} bytes left unread`);
+  assert.equal(conn.serverClosed, false);
+});
+
 Deno.test("loop: bare CRLFs after a response do not extend --keepalive-timeout (issue 13 item 5)", async () => {
   await using engine = startMemoryEngine(() => new Response("x"), {
     keepaliveTimeout: 400,

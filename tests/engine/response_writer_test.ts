@@ -6,7 +6,6 @@ import { ResponseWriter, type WriteHost } from "../../lib/engine/response_writer
 function host(): WriteHost {
   return {
     writeStarted() {},
-    writeProgressed() {},
     writeEnded() {},
     headWritten() {},
     closed: false,
