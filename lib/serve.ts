@@ -10,8 +10,9 @@ import "./http/node_reasons.ts";
 import { reasonPhrases } from "./http/status.ts";
 import { bannerLine } from "./observe/banner.ts";
 import type { Handler } from "./app/contract.ts";
-import { DEFAULT_HEAD_LIMITS } from "./http/head.ts";
+import { engineOptions, engineSettings } from "./engine/config.ts";
 import { HttpServer } from "./engine/server.ts";
+import { fallbackWarning, fastPaths } from "./deno/fast_paths.ts";
 import { openInProcess, UnixRelay } from "./listen/unix_relay.ts";
 import type { ListenSpec } from "./listen/spec.ts";
 import { announce, log, setupLogging, writeAccess } from "./log.ts";
@@ -147,18 +148,6 @@ async function start(resolved: ResolvedOptions): Promise<Server> {
   return server;
 }
 
-function engineTimes(options: ResolvedOptions) {
-  return {
-    timeout: options.timeout * 1000,
-    headerTimeout: options.headerTimeout * 1000,
-    keepaliveTimeout: options.keepaliveTimeout * 1000,
-    maxKeepaliveRequests: options.maxKeepaliveReqs,
-    maxRequestBody: options.maxRequestBody,
-    serverSoftware: options.serverSoftware,
-    development: options.env === "development",
-  };
-}
-
 async function serveInProcess(
   options: ResolvedOptions,
   tls: TlsMaterial | undefined,
@@ -169,20 +158,21 @@ async function serveInProcess(
     : await loadApp(appUrl);
   let generation = 0;
   const finished = Promise.withResolvers<void>();
-  const http = new HttpServer({
-    handler: (request, info) => handler(request, info),
-    limits: DEFAULT_HEAD_LIMITS,
-    ...engineTimes(options),
-  }, {
-    warn: (message, error) =>
-      log.warning("{message}{detail}", {
-        message,
-        detail: error === undefined ? "" : `: ${describe(error)}`,
-      }),
-    access: options.accessLog !== undefined || options.env === "development"
-      ? (entry) => writeAccess(formatAccessLine(entry))
-      : undefined,
-  });
+  const http = new HttpServer(
+    engineOptions(engineSettings(options), (request, info) => handler(request, info)),
+    {
+      warn: (message, error) =>
+        log.warning("{message}{detail}", {
+          message,
+          detail: error === undefined ? "" : `: ${describe(error)}`,
+        }),
+      access: options.accessLog !== undefined || options.env === "development"
+        ? (entry) => writeAccess(formatAccessLine(entry))
+        : undefined,
+    },
+  );
+  const fallback = fallbackWarning(fastPaths());
+  if (fallback !== undefined) log.warning(fallback);
   setRetireHook(() => false);
   if (Number.isFinite(options.maxWsMessage)) setDefaultMaxMessageSize(options.maxWsMessage);
   const opened = await openInProcess(options.listeners, tls);
@@ -239,9 +229,7 @@ async function serveWithWorkers(
     listeners: options.listeners,
     listenMode: options.listenMode,
     tls,
-    ...engineTimes(options),
-    maxKeepaliveRequests: options.maxKeepaliveReqs,
-    maxRequestBody: options.maxRequestBody,
+    ...engineSettings(options),
     maxWsMessage: options.maxWsMessage,
     reasonPhrases: reasonPhrases(),
     accessLog: options.accessLog !== undefined || options.env === "development",

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { fillHeaders, requestSlots } from "../deno/request_internals.ts";
 import type { RequestHead } from "../http/head.ts";
 
 /** The request body as the connection provides it. */
@@ -63,39 +64,11 @@ function urlOf(state: RequestState): string {
   return state.url;
 }
 
-/**
- * Deno's `Headers` keeps its fields in an internal `[name, value]` list. The parser has already
- * validated every name and value, so filling that list directly skips `append`'s second
- * validation — a third of the cost of a request that reads its headers. The layout is checked
- * once here; if it differs, `append` is used.
- */
-const headerListKey = Object.getOwnPropertySymbols(new Headers()).find((s) =>
-  s.description === "header list"
-);
-
-function headerListWorks(): boolean {
-  if (headerListKey === undefined) return false;
-  const probe = new Headers();
-  const list = (probe as unknown as Record<symbol, unknown>)[headerListKey];
-  if (!Array.isArray(list) || list.length !== 0) return false;
-  list.push(["x-probe", "1"], ["x-probe", "2"], ["set-cookie", "a=1"]);
-  return probe.get("X-Probe") === "1, 2" && probe.getSetCookie()[0] === "a=1" &&
-    probe.has("x-probe");
-}
-
-const fillHeaderList = headerListWorks();
-
 function headersOf(state: RequestState): Headers {
   if (state.real !== undefined) return state.real.headers;
   if (state.headers !== undefined) return state.headers;
   const headers = new Headers();
-  const { names, values } = state.head;
-  if (fillHeaderList) {
-    const list = (headers as unknown as Record<symbol, [string, string][]>)[headerListKey!];
-    for (let i = 0; i < names.length; i++) list.push([names[i], values[i]]);
-  } else {
-    for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
-  }
+  fillHeaders(headers, state.head.names, state.head.values);
   return state.headers = headers;
 }
 
@@ -216,7 +189,7 @@ const prototype: object = Object.create(Request.prototype, {
 // Deno's Request methods and internals reach their data through symbol-keyed slots; forwarding
 // each slot to the real Request makes every inherited method, brand check and `fetch(request)`
 // work on the lazy object.
-for (const slot of Object.getOwnPropertySymbols(new Request("http://localhost/"))) {
+for (const slot of requestSlots()) {
   Object.defineProperty(prototype, slot, {
     get(this: LazyRequest): unknown {
       return (realOf(this[stateKey]) as unknown as Record<symbol, unknown>)[slot];

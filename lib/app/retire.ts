@@ -7,6 +7,19 @@
  * @module
  */
 
+/**
+ * Why a worker retires on its own: it reached its request limit (`--max-reqs-per-child`), or the
+ * app called {@link retireWorker}.
+ *
+ * @example
+ * ```ts
+ * import type { RetireReason } from "./retire.ts";
+ * const why = (reason: RetireReason) =>
+ *   reason === "app" ? "the app called retireWorker()" : "its request limit was reached";
+ * ```
+ */
+export type RetireReason = "request-limit" | "app";
+
 const hookKey = Symbol.for("starlight.retire");
 
 type Hooked = typeof globalThis & { [hookKey]?: () => boolean | void };
@@ -14,6 +27,12 @@ type Hooked = typeof globalThis & { [hookKey]?: () => boolean | void };
 /**
  * Installs what {@link retireWorker} calls (done by the worker at start). A hook returning
  * `false` says there is nothing to retire (serving in the main thread).
+ *
+ * @example
+ * ```ts ignore
+ * import { setRetireHook } from "./retire.ts";
+ * setRetireHook(() => server.retire("app"));
+ * ```
  */
 export function setRetireHook(hook: () => boolean | void): void {
   (globalThis as Hooked)[hookKey] = hook;

@@ -121,6 +121,11 @@ function partsOf(slots: Slots, inner: InnerResponse): Uint8Array | string | null
 
 const enabled = layoutMatches();
 
+/** Whether responses are read through Deno's internal slots (the fast path). */
+export function responsePartsActive(): boolean {
+  return enabled;
+}
+
 /**
  * Reads the header list and static body of `response` into `parts` (reused by the caller; the
  * list is the response's own, to be read before the response is dropped). Returns false when the

@@ -24,6 +24,8 @@ const coreRead = typeof core?.read === "function" ? core.read : undefined;
 
 /** The symbol Deno keeps a connection's resource id under, found on the first connection. */
 let ridKey: symbol | undefined;
+/** Whether a plain TCP connection was seen without a resource id the op can read. */
+let ridMissing = false;
 
 function ridOf(conn: Deno.Conn): number | undefined {
   const slots = conn as unknown as Record<symbol, unknown>;
@@ -31,14 +33,34 @@ function ridOf(conn: Deno.Conn): number | undefined {
     const key = Object.getOwnPropertySymbols(conn).find((key) =>
       key.description === "Deno.internal.rid"
     );
-    if (key === undefined) return undefined;
+    if (key === undefined) {
+      if (conn.constructor?.name === "TcpConn") ridMissing = true;
+      return undefined;
+    }
     ridKey = key;
   }
   const rid = slots[ridKey];
   return typeof rid === "number" ? rid : undefined;
 }
 
-/** The read function for `conn`. */
+/**
+ * Whether TCP connections are read through the op directly (the fast path): the op exists and
+ * no TCP connection seen so far lacked the resource id it needs.
+ */
+export function socketReadActive(): boolean {
+  return coreRead !== undefined && !ridMissing;
+}
+
+/**
+ * The read function for `conn`.
+ *
+ * @example
+ * ```ts ignore
+ * import { socketReader } from "./socket_read.ts";
+ * const read = socketReader(conn);
+ * const n = await read(buffer); // 0 at end of stream
+ * ```
+ */
 export function socketReader(conn: Deno.Conn): SocketRead {
   const rid = coreRead === undefined ? undefined : ridOf(conn);
   // A wrapper that intercepts `read` (a test's recorder, a proxy) must see every read.

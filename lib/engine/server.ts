@@ -5,24 +5,31 @@
  * @module
  */
 
+import type { RetireReason } from "../app/retire.ts";
+import { coalescedLine, Coalescer } from "../observe/coalesce.ts";
 import { tick } from "./clock.ts";
-import {
-  type AccessEntry,
-  Connection,
-  type ConnectionOwner,
-  type EngineOptions,
-  isDisconnect,
-} from "./connection.ts";
+import type { EngineOptions } from "./config.ts";
+import { type AccessEntry, Connection, type ConnectionOwner } from "./connection.ts";
+import { isDisconnect } from "./response_writer.ts";
 
 /** What the server reports to whoever runs it (the worker, or `serve()` in-process). */
 export interface ServerHooks {
-  /** The request limit of this worker was reached: it should be replaced and drained. */
-  limitReached?(): void;
-  /** A problem worth an operator's attention. */
+  /**
+   * The server retires (its request limit was reached, or the app asked): the worker should be
+   * replaced, then drained. Called once.
+   */
+  onRetire?(reason: RetireReason): void;
+  /**
+   * A problem worth an operator's attention. The same message again within a second is held
+   * back and counted; the count comes with its next report.
+   */
   warn(message: string, error?: unknown): void;
   /** One access-log entry per response; omit to keep no access log. */
   access?(entry: AccessEntry): void;
 }
+
+/** A kind of warning is reported at most once per this many ms. */
+const WARN_INTERVAL = 1000;
 
 /** Sweeper period: fine enough for sub-second timeouts, cheap enough to never matter. */
 function sweepInterval(options: EngineOptions): number {
@@ -35,7 +42,7 @@ function sweepInterval(options: EngineOptions): number {
  *
  * @example
  * ```ts ignore
- * const server = new HttpServer(options, { warn: console.warn });
+ * const server = new HttpServer(engineOptions(settings, handler), { warn: console.warn });
  * server.serve(Deno.listen({ port: 8080 }), "http");
  * await server.drain();
  * ```
@@ -58,8 +65,10 @@ export class HttpServer implements ConnectionOwner {
   readonly #loops = new Set<Promise<void>>();
   readonly #goingAway = new AbortController();
   readonly #maxRequests: number;
+  readonly #warnings = new Coalescer(WARN_INTERVAL);
+  #warningTimer: ReturnType<typeof setTimeout> | undefined;
   #requests = 0;
-  #limited = false;
+  #retiring = false;
   #draining = false;
   #sweepEvery = 0;
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -95,9 +104,9 @@ export class HttpServer implements ConnectionOwner {
     this.#goingAway.abort();
   }
 
-  /** True once draining began or the request limit was reached. */
-  get winding(): boolean {
-    return this.#limited || this.#draining;
+  /** True once the server retires or drains: every response closes its connection. */
+  get retiring(): boolean {
+    return this.#retiring || this.#draining;
   }
 
   /** Requests started so far. */
@@ -110,25 +119,46 @@ export class HttpServer implements ConnectionOwner {
     return this.#connections.length;
   }
 
-  /** Counts a request; false once the worker's limit is reached. */
-  requestStarted(): boolean {
-    if (++this.#requests >= this.#maxRequests) this.retireSoon();
-    return !this.#limited;
+  /** Counts a request; the one that reaches the request limit retires the server. */
+  requestStarted(): void {
+    if (++this.#requests >= this.#maxRequests) this.retire("request-limit");
   }
 
   /**
-   * Ends keep-alive from now on and tells the owner to replace this worker (the request limit,
-   * or the app's own `retireWorker()`).
+   * Ends keep-alive from now on (every response says `Connection: close`). With a reason (the
+   * request limit, or the app's `retireWorker()`), the owner is told through `onRetire` so it
+   * replaces this worker; without one, the owner is retiring it already.
    */
-  retireSoon(): void {
-    if (this.#limited) return;
-    this.#limited = true;
-    this.#hooks.limitReached?.();
+  retire(reason?: RetireReason): void {
+    if (this.#retiring) return;
+    this.#retiring = true;
+    if (reason !== undefined) this.#hooks.onRetire?.(reason);
   }
 
-  /** Reports a problem. */
+  /** Reports a problem, at most once a second for the same message (see `ServerHooks.warn`). */
   warn(message: string, error?: unknown): void {
-    this.#hooks.warn(message, error);
+    const admission = this.#warnings.admit(message, Date.now());
+    if (!admission.report) {
+      this.#reportHeldLater();
+      return;
+    }
+    this.#hooks.warn(coalescedLine(message, admission.held, WARN_INTERVAL), error);
+  }
+
+  /** Reports the counts of held-back warnings once their interval is over. */
+  #reportHeldLater(): void {
+    if (this.#warningTimer !== undefined) return;
+    const at = this.#warnings.nextDue();
+    if (at === undefined) return;
+    const timer = setTimeout(() => {
+      this.#warningTimer = undefined;
+      for (const [message, held] of this.#warnings.due(Date.now())) {
+        this.#hooks.warn(coalescedLine(message, held, WARN_INTERVAL));
+      }
+      this.#reportHeldLater();
+    }, Math.max(0, at - Date.now()));
+    Deno.unrefTimer(timer);
+    this.#warningTimer = timer;
   }
 
   /** Forgets a finished connection. */

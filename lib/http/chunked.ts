@@ -1,9 +1,12 @@
 /**
  * The chunked transfer coding (RFC 9112 §7.1). Its decoder is incremental: fed bytes as they
- * arrive, it hands out the data slices and reports where the body ends, so the bytes after it
- * stay with the next pipelined request. Chunk extensions and trailer fields are checked and
- * bounded, then dropped: a fetch `Request` has no place for them. Its encoder side writes chunk
- * size lines into the caller's buffer.
+ * arrive, it decodes them in place (the data moves to the front of what it was fed, over the
+ * framing) and reports where the body ends, so the bytes after it stay with the next pipelined
+ * request. Decoding thus costs no allocation per chunk: a body of a million one-byte chunks
+ * costs its million bytes, not a million arrays. Chunk extensions and trailer fields are checked
+ * and bounded, then dropped: a fetch `Request` has no place for them. The framing is bounded
+ * too, relative to the data it frames, so a body cannot be made mostly of framing. Its encoder
+ * side writes chunk size lines and the framing bytes into the caller's buffer.
  *
  * @module
  */
@@ -53,6 +56,14 @@ const MAX_TRAILER_BYTES = 64 * 1024;
 const MAX_TRAILER_FIELDS = 100;
 /** Largest single chunk accepted (2^52), so sizes stay exact in a double. */
 const MAX_CHUNK = 2 ** 52;
+/**
+ * Framing (size lines, extensions, CRLFs) a body may carry beyond {@link FRAMING_PER_BYTE} per
+ * data byte. One-byte chunks cost 5 bytes of framing each and pass; chunks made mostly of
+ * extensions are refused once this allowance is spent.
+ */
+export const FRAMING_ALLOWANCE = 64 * 1024;
+/** Framing bytes allowed per data byte, beyond {@link FRAMING_ALLOWANCE}. */
+export const FRAMING_PER_BYTE = 8;
 
 const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[48 + c] = c;
@@ -75,9 +86,9 @@ for (let c = 0x20; c <= 0xff; c++) {
  * ```ts
  * import { ChunkedDecoder } from "./chunked.ts";
  * const bytes = new TextEncoder().encode("5\r\nhello\r\n0\r\n\r\nGET /next");
- * const out: Uint8Array[] = [];
- * const decoder = new ChunkedDecoder(0);
- * const used = decoder.feed(bytes, 0, bytes.length, out); // 15: "GET /next" is not body
+ * const decoder = new ChunkedDecoder(Infinity);
+ * const used = decoder.feed(bytes, 0, bytes.length); // 15: "GET /next" is not body
+ * new TextDecoder().decode(bytes.subarray(0, decoder.dataEnd)); // "hello"
  * ```
  */
 export class ChunkedDecoder {
@@ -87,11 +98,18 @@ export class ChunkedDecoder {
   #trailerBytes = 0;
   #trailerFields = 0;
   #total = 0;
+  #framing = 0;
+  #dataEnd = 0;
   readonly #maxBody: number;
 
-  /** `maxBody` bounds the decoded body in bytes (413 beyond); 0 means unbounded. */
+  /** `maxBody` bounds the decoded body in bytes (413 beyond); `Infinity` for no bound. */
   constructor(maxBody: number) {
     this.#maxBody = maxBody;
+  }
+
+  /** After {@link feed}: the data it decoded is `buf[start, dataEnd)`. */
+  get dataEnd(): number {
+    return this.#dataEnd;
   }
 
   /** The final chunk and trailers have been read. */
@@ -157,11 +175,14 @@ export class ChunkedDecoder {
   }
 
   /**
-   * Consumes `buf[start, end)`, appending body slices (views into `buf`) to `out`.
+   * Consumes `buf[start, end)`, moving the body data found there to `buf[start, dataEnd)` (it
+   * overwrites the framing it came with, so it must be taken before the buffer is reused).
    * Returns the index where decoding stopped: `end`, or just past the body once it is done.
    */
-  feed(buf: Uint8Array, start: number, end: number, out: Uint8Array[]): number | ProtocolError {
+  feed(buf: Uint8Array, start: number, end: number): number | ProtocolError {
     let p = start;
+    let w = start;
+    this.#dataEnd = start;
     while (p < end) {
       const c = buf[p];
       switch (this.#state) {
@@ -214,15 +235,22 @@ export class ChunkedDecoder {
             this.#state = TRAILER_START;
           } else {
             this.#total += this.#size;
-            if (this.#maxBody > 0 && this.#total > this.#maxBody) {
+            if (this.#total > this.#maxBody) {
               return new ProtocolError(413, "request body too large");
+            }
+            // The size line and the CRLF that will end its data.
+            this.#framing += this.#line + 3;
+            if (this.#framing > FRAMING_ALLOWANCE + FRAMING_PER_BYTE * this.#total) {
+              return new ProtocolError(400, "chunk framing out of proportion to the data");
             }
             this.#state = DATA;
           }
           break;
         case DATA: {
           const n = Math.min(this.#size, end - p);
-          out.push(buf.subarray(p, p + n));
+          if (w !== p) buf.copyWithin(w, p, p + n);
+          w += n;
+          this.#dataEnd = w;
           p += n;
           this.#size -= n;
           if (this.#size === 0) this.#state = DATA_CR;
@@ -284,6 +312,12 @@ export class ChunkedDecoder {
     return p;
   }
 }
+
+/** The last chunk and the empty trailer section that end a chunked body. */
+export const LAST_CHUNK: Uint8Array = new Uint8Array([48, CR, LF, CR, LF]);
+
+/** The CRLF that ends each chunk's data. */
+export const CHUNK_DATA_END: Uint8Array = new Uint8Array([CR, LF]);
 
 /** The most bytes {@link writeChunkSize} writes: 14 hex digits (any safe integer) and CRLF. */
 export const MAX_CHUNK_SIZE_LINE = 16;

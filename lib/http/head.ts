@@ -7,8 +7,10 @@
  * @module
  */
 
+import { validAbsoluteTarget, validHost } from "./authority.ts";
 import { ProtocolError } from "./error.ts";
-import { latin1, lowerLatin1 } from "./latin1.ts";
+import { bytesEqualLower, fieldName } from "./field_names.ts";
+import { latin1 } from "./latin1.ts";
 import { FIELD_VALUE, HOST, TARGET, TOKEN } from "./syntax.ts";
 
 /** Bounds on the request head; exceeding one is answered with 414 or 431. */
@@ -178,70 +180,6 @@ function parseContentLength(value: string): number {
   return result;
 }
 
-/** Field names common enough to be worth returning as constants instead of building. */
-const COMMON_NAMES = [
-  "accept",
-  "accept-encoding",
-  "accept-language",
-  "authorization",
-  "cache-control",
-  "connection",
-  "content-length",
-  "content-type",
-  "cookie",
-  "expect",
-  "host",
-  "if-modified-since",
-  "if-none-match",
-  "origin",
-  "priority",
-  "range",
-  "referer",
-  "sec-fetch-dest",
-  "sec-fetch-mode",
-  "sec-fetch-site",
-  "sec-websocket-extensions",
-  "sec-websocket-key",
-  "sec-websocket-protocol",
-  "sec-websocket-version",
-  "te",
-  "transfer-encoding",
-  "upgrade",
-  "upgrade-insecure-requests",
-  "user-agent",
-  "x-forwarded-for",
-  "x-forwarded-proto",
-  "x-real-ip",
-  "x-request-id",
-];
-/** COMMON_NAMES by length, then by first letter. */
-const NAMES_BY_LENGTH: (string[] | undefined)[] = [];
-for (const name of COMMON_NAMES) (NAMES_BY_LENGTH[name.length] ??= []).push(name);
-
-/** The lower-cased field name `buf[s, e)` (a token), without building common ones. */
-function fieldName(buf: Uint8Array, s: number, e: number): string {
-  const candidates = NAMES_BY_LENGTH[e - s];
-  if (candidates !== undefined) {
-    const first = buf[s] | 0x20;
-    for (let i = 0; i < candidates.length; i++) {
-      const name = candidates[i];
-      if (name.charCodeAt(0) === first && bytesEqualLower(buf, s, e, name)) return name;
-    }
-  }
-  return lowerLatin1(buf, s, e);
-}
-
-/** `buf[s, e)` equals `lower` (lower-case letters, digits, `-`) ignoring ASCII case. */
-function bytesEqualLower(buf: Uint8Array, s: number, e: number, lower: string): boolean {
-  if (e - s !== lower.length) return false;
-  // Tokens and field values hold no CR or control bytes, so `| 0x20` only folds A-Z onto a-z
-  // here (`lower` holds only a-z, 0-9 and `-`).
-  for (let i = 0; i < lower.length; i++) {
-    if ((buf[s + i] | 0x20) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 const CONNECTION_CLOSE = 1;
 const CONNECTION_KEEP_ALIVE = 2;
 const CONNECTION_UPGRADE = 4;
@@ -405,7 +343,7 @@ function parseFields(
       }
     } else if (method === "CONNECT") {
       return new ProtocolError(501, "CONNECT is not supported", minor);
-    } else if (!isAbsoluteHttpUrl(target)) {
+    } else if (!validAbsoluteTarget(target)) {
       return new ProtocolError(400, "malformed request target", minor);
     }
   }
@@ -462,8 +400,12 @@ function parseFields(
     values.push(value);
     switch (name) {
       case "host":
-        for (let i = valueStart; i < valueEnd; i++) {
-          if (HOST[buf[i]] !== 1) return new ProtocolError(400, "invalid Host", minor);
+        // A connection's clients send the same Host every time: checked once.
+        if (value !== previous.host) {
+          for (let i = valueStart; i < valueEnd; i++) {
+            if (HOST[buf[i]] !== 1) return new ProtocolError(400, "invalid Host", minor);
+          }
+          if (!validHost(value)) return new ProtocolError(400, "invalid Host", minor);
         }
         host = value;
         hosts++;
@@ -505,10 +447,13 @@ function parseFields(
       return new ProtocolError(400, "both Transfer-Encoding and Content-Length", minor);
     }
     if (minor === 0) return new ProtocolError(400, "Transfer-Encoding in HTTP/1.0", minor);
-    if (codings.unknown) return new ProtocolError(501, "unsupported transfer coding", minor);
-    if (codings.count !== 1 || !codings.lastChunked) {
-      return new ProtocolError(400, "invalid Transfer-Encoding", minor);
+    // Without chunked last the body has no knowable end (RFC 9112 §6.3): 400 and close, before
+    // the 501 for a coding this server does not know (§6.1).
+    if (!codings.lastChunked) {
+      return new ProtocolError(400, "chunked is not the final transfer coding", minor);
     }
+    if (codings.unknown) return new ProtocolError(501, "unsupported transfer coding", minor);
+    if (codings.count !== 1) return new ProtocolError(400, "invalid Transfer-Encoding", minor);
     chunked = true;
   }
   return {
@@ -526,11 +471,4 @@ function parseFields(
     expectContinue,
     size,
   };
-}
-
-function isAbsoluteHttpUrl(target: string): boolean {
-  const colon = target.indexOf("://");
-  if (colon !== 4 && colon !== 5) return false;
-  const scheme = target.slice(0, colon).toLowerCase();
-  return (scheme === "http" || scheme === "https") && target.length > colon + 3;
 }

@@ -1,12 +1,14 @@
 /**
  * The response head serialiser (RFC 9112 §4, §6): status line, the app's fields, and the
  * framing the server owns (Content-Length, chunked, close-delimited, keep-alive), with the
- * rules for HEAD, 1xx, 204 and 304. No I/O: it writes the head's bytes into the caller's
+ * rules for HEAD, 204 and 304; and the interim heads the server sends on its own (`100
+ * Continue`, `101 Switching Protocols`). No I/O: it writes the head's bytes into the caller's
  * buffer and says how the connection must follow it with the body.
  *
  * @module
  */
 
+import { responseHasContent, statusHasContent, statusMayDeclareLength } from "./content.ts";
 import { latin1Bytes, writeLatin1 } from "./latin1.ts";
 import { statusLineBytes } from "./status.ts";
 
@@ -131,6 +133,10 @@ const typeLine = new EncodedLine("content-type");
  * `bodyLength` is the body size when the connection holds the whole body, -1 for a stream of
  * unknown length, and -2 when the response has no body at all (`Response.body === null`).
  *
+ * An interim head (1xx, RFC 9110 §15.2) is the status line and `fields` as given — a 101's
+ * `Connection: upgrade` and `Upgrade` are its point — less any framing field, and nothing the
+ * server would add to a final response: no framing, Date or Server.
+ *
  * Fills `plan` and returns true, or returns false when `out` is too small (grow it and call
  * again).
  */
@@ -150,6 +156,7 @@ export function writeHead(
   if (offset + line.length > limit) return false;
   out.set(line, offset);
   let o = offset + line.length;
+  if (status < 200) return writeInterim(out, o, limit, fields, context, plan);
   let hasDate = false;
   let hasServer = false;
   let declaredLength = -1;
@@ -194,22 +201,23 @@ export function writeHead(
   let mode: BodyMode = BODY_NONE;
   let contentLength = 0;
   let length = -1;
-  if (status < 200 || status === 204) {
-    // These never carry a body or a length (RFC 9110 §8.6).
-  } else if (status === 304) {
+  if (!statusMayDeclareLength(status)) {
+    // No body and no length (RFC 9110 §8.6).
+  } else if (!statusHasContent(status)) {
+    // A 304 may say the length the 200 would have had.
     length = declaredLength;
   } else if (bodyLength >= 0 || bodyLength === -2) {
     contentLength = bodyLength === -2 ? 0 : bodyLength;
     if (context.head && bodyLength === -2 && declaredLength >= 0) contentLength = declaredLength;
     length = contentLength;
-    mode = context.head ? BODY_NONE : BODY_LENGTH;
+    if (responseHasContent(status, context.head)) mode = BODY_LENGTH;
   } else if (declaredLength >= 0) {
     contentLength = length = declaredLength;
-    mode = context.head ? BODY_NONE : BODY_LENGTH;
+    if (responseHasContent(status, context.head)) mode = BODY_LENGTH;
   } else if (minor === 1) {
     o = writeLatin1(out, o, "transfer-encoding: chunked\r\n");
-    mode = context.head ? BODY_NONE : BODY_CHUNKED;
-  } else if (!context.head) {
+    if (responseHasContent(status, context.head)) mode = BODY_CHUNKED;
+  } else if (responseHasContent(status, context.head)) {
     mode = BODY_UNTIL_CLOSE;
     keepAlive = false;
   }
@@ -234,6 +242,31 @@ const CR = 13;
 const LF = 10;
 const COLON = 58;
 const SP = 32;
+
+/** The rest of an interim head after its status line (see {@link writeHead}). */
+function writeInterim(
+  out: Uint8Array,
+  o: number,
+  limit: number,
+  fields: Iterable<[string, string]>,
+  context: ResponseContext,
+  plan: ResponseHead,
+): boolean {
+  for (const [name, value] of fields) {
+    // No framing in a 1xx (RFC 9110 §8.6, RFC 9112 §6.1).
+    const kind = classify(name);
+    if (kind === CONTENT_LENGTH || kind === HOP_BY_HOP) continue;
+    if (o + name.length + value.length + 4 > limit) return false;
+    o = writeField(out, o, name, value);
+  }
+  out[o++] = CR;
+  out[o++] = LF;
+  plan.end = o;
+  plan.mode = BODY_NONE;
+  plan.contentLength = 0;
+  plan.keepAlive = context.keepAlive;
+  return true;
+}
 
 function writeField(out: Uint8Array, o: number, name: string, value: string): number {
   o = writeLatin1(out, o, name);

@@ -5,13 +5,14 @@
  * @module
  */
 
+import { listenShared } from "../deno/shared_listen.ts";
 import { isRelaySpec, type ListenSpec } from "./spec.ts";
 import type { ListenMode } from "../options/mod.ts";
 import { openRelayListener } from "./relay_listener.ts";
 import type { ServerTls, TlsMaterial } from "./tls_material.ts";
 
-/** `Deno.listen` options including the shared-socket flag missing from Deno's declarations. */
-type TcpListenOptions = Deno.TcpListenOptions & { reusePort?: boolean; loadBalanced?: boolean };
+/** `Deno.listen` options with `reusePort`, which needs `--unstable-net`. */
+type TcpListenOptions = Deno.TcpListenOptions & { reusePort?: boolean };
 
 let nodeTls: typeof import("./tls_listener.ts") | undefined;
 
@@ -66,8 +67,7 @@ export function openListener(
     );
   }
   if (mode === "reuseport") options.reusePort = true;
-  else if (mode === "shared") options.loadBalanced = true;
-  const listener = Deno.listen(options);
+  const listener = mode === "shared" ? listenShared(options) : Deno.listen(options);
   if (server === undefined) return listener;
   if (nodeTls === undefined) throw new Error("TLS listeners need loadTls() first");
   return nodeTls.openNodeTlsListener(listener, {

@@ -22,6 +22,7 @@
 import { log, writeAccess } from "../log.ts";
 import type { ListenSpec } from "../listen/spec.ts";
 import { sharesAcceptQueue } from "../listen/open.ts";
+import { listenShared } from "../deno/shared_listen.ts";
 import {
   BALANCE_HEADER,
   type FromWorker,
@@ -106,8 +107,6 @@ const MAX_BACKOFF = 30_000;
 const RETIRE_GRACE = 2000;
 /** Workers that get a balance slot; any beyond (an operator's TTIN spree) accept ungated. */
 const BALANCE_SLOTS = 256;
-
-type TcpListenOptions = Deno.TcpListenOptions & { loadBalanced?: boolean };
 
 type RestartOutcome = { ok: true } | { ok: false; reason: string };
 
@@ -369,8 +368,7 @@ export class Supervisor {
       for (let attempt = 1;; attempt++) {
         const port = spec.port === 0 ? freePort(spec.hostname) : spec.port;
         try {
-          const options: TcpListenOptions = { hostname: spec.hostname, port, loadBalanced: true };
-          const anchor = Deno.listen(options);
+          const anchor = listenShared({ hostname: spec.hostname, port });
           this.#anchors.push(anchor);
           return { ...spec, port: (anchor.addr as Deno.NetAddr).port };
         } catch (error) {

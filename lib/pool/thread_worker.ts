@@ -16,9 +16,10 @@
 import { formatAccessLine } from "../observe/access_log.ts";
 import { withTelemetry } from "../observe/otel.ts";
 import { AppError, loadApp } from "../app/load.ts";
-import { DEFAULT_HEAD_LIMITS } from "../http/head.ts";
 import { setReasonPhrases } from "../http/status.ts";
+import { engineOptions } from "../engine/config.ts";
 import { HttpServer } from "../engine/server.ts";
+import { fallbackWarning, fastPaths } from "../deno/fast_paths.ts";
 import {
   boundSpec,
   listenerScheme,
@@ -111,7 +112,6 @@ const acceptLoops: Promise<void>[] = [];
 let retiring = false;
 /** Aborts when a shutdown overtakes a recycle: idle connections then close at once. */
 const drainNow = new AbortController();
-let appAsked = false;
 const reported = new Set<string>();
 
 function warn(message: string, error?: unknown): void {
@@ -200,20 +200,10 @@ async function start(config: WorkerConfig): Promise<void> {
     return;
   }
   if (retiring) return;
-  const http = new HttpServer({
-    handler,
-    timeout: config.timeout,
-    headerTimeout: config.headerTimeout,
-    keepaliveTimeout: config.keepaliveTimeout,
-    maxKeepaliveRequests: config.maxKeepaliveRequests,
-    maxRequestBody: config.maxRequestBody,
-    serverSoftware: config.serverSoftware,
-    development: config.development,
-    limits: DEFAULT_HEAD_LIMITS,
-  }, {
+  const http = new HttpServer(engineOptions(config, handler), {
     warn,
-    limitReached: () => {
-      if (!retiring) post({ type: "limit", reason: appAsked ? "app" : "requests" });
+    onRetire: (reason) => {
+      if (!retiring) post({ type: "limit", reason: reason === "app" ? "app" : "requests" });
     },
     access: config.accessLog
       ? (entry) => post({ type: "access", line: formatAccessLine(entry) })
@@ -238,10 +228,7 @@ async function start(config: WorkerConfig): Promise<void> {
   server = http;
   keepaliveTimeout = config.keepaliveTimeout;
   if (config.balance !== undefined) share = new FairShare(config.balance, () => http.connections);
-  setRetireHook(() => {
-    appAsked = true;
-    http.retireSoon();
-  });
+  setRetireHook(() => http.retire("app"));
   for (let i = 0; i < listeners.length; i++) {
     const spec = config.listeners[i];
     const gated = share !== undefined && sharesAcceptQueue(spec, config.listenMode);
@@ -256,6 +243,8 @@ async function start(config: WorkerConfig): Promise<void> {
     );
   }
   post({ type: "listening" });
+  const fallback = fallbackWarning(fastPaths());
+  if (fallback !== undefined) post({ type: "log", level: "warning", message: fallback });
 }
 
 /** Resolves once `server` has no connection left, `within` ms passed, or `signal` aborts. */
@@ -282,7 +271,7 @@ async function retire(mode: RetireMode, deadline: number): Promise<void> {
       http.abort();
     }, Math.max(0, deadline - Date.now()));
     // Every further response says `Connection: close`.
-    if (mode === "recycle") http.retireSoon();
+    if (mode === "recycle") http.retire();
     http.stopAccepting();
     // Upgraded connections (WebSockets) never end by themselves: ask them to (1001).
     http.closeUpgraded();

@@ -7,7 +7,8 @@
 
 import "../../lib/http/node_reasons.ts";
 import assert from "node:assert/strict";
-import type { AccessEntry, EngineOptions } from "../../lib/engine/connection.ts";
+import type { AccessEntry } from "../../lib/engine/connection.ts";
+import type { EngineOptions } from "../../lib/engine/config.ts";
 import type { Handler } from "../../lib/app/contract.ts";
 import { DEFAULT_HEAD_LIMITS } from "../../lib/http/head.ts";
 import { HttpServer } from "../../lib/engine/server.ts";
@@ -17,8 +18,8 @@ export const TEST_OPTIONS: Omit<EngineOptions, "handler"> = {
   timeout: 5000,
   headerTimeout: 5000,
   keepaliveTimeout: 5000,
-  maxKeepaliveRequests: 0,
-  maxRequestBody: 0,
+  maxKeepaliveRequests: Infinity,
+  maxRequestBody: Infinity,
   serverSoftware: "Starlight/test",
   development: false,
   limits: DEFAULT_HEAD_LIMITS,
@@ -137,6 +138,16 @@ export function latin1(buf: Uint8Array): string {
     s += String.fromCharCode(...buf.subarray(i, Math.min(i + 8192, buf.length)));
   }
   return s;
+}
+
+/** `size` random bytes. */
+export function randomBytes(size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  // getRandomValues fills at most 64 KiB at a time.
+  for (let at = 0; at < size; at += 65536) {
+    crypto.getRandomValues(out.subarray(at, Math.min(at + 65536, size)));
+  }
+  return out;
 }
 
 /** Resolves after `ms`. */

@@ -11,9 +11,9 @@ function bytes(text: string): Uint8Array {
   return out;
 }
 
-function text(parts: Uint8Array[]): string {
+function text(data: Uint8Array): string {
   let s = "";
-  for (const part of parts) for (const b of part) s += String.fromCharCode(b);
+  for (const b of data) s += String.fromCharCode(b);
   return s;
 }
 
@@ -26,16 +26,16 @@ interface Decoded {
 }
 
 /** Feeds `input` whole; returns the body and where decoding stopped, or the error. */
-function decode(input: string, maxBody = 0): Decoded | ProtocolError {
+function decode(input: string, maxBody = Infinity): Decoded | ProtocolError {
   const decoder = new ChunkedDecoder(maxBody);
-  const out: Uint8Array[] = [];
   const buf = bytes(input);
-  const used = decoder.feed(buf, 0, buf.length, out);
+  const used = decoder.feed(buf, 0, buf.length);
   if (used instanceof ProtocolError) return used;
-  return { body: text(out), used, done: decoder.done, received: decoder.received };
+  const body = text(buf.subarray(0, decoder.dataEnd));
+  return { body, used, done: decoder.done, received: decoder.received };
 }
 
-function decoded(input: string, maxBody = 0): Decoded {
+function decoded(input: string, maxBody = Infinity): Decoded {
   const result = decode(input, maxBody);
   if (result instanceof ProtocolError) {
     assert.fail(`refused with ${result.status} (${result.reason}): ${JSON.stringify(input)}`);
@@ -43,7 +43,7 @@ function decoded(input: string, maxBody = 0): Decoded {
   return result;
 }
 
-function refused(input: string, status: number, maxBody = 0): void {
+function refused(input: string, status: number, maxBody = Infinity): void {
   const result = decode(input, maxBody);
   assert.ok(result instanceof ProtocolError, `accepted: ${JSON.stringify(input.slice(0, 80))}`);
   assert.equal(result.status, status, result.reason);
@@ -196,39 +196,50 @@ Deno.test("chunked: a body over maxBody is 413 as soon as a chunk size declares 
   assert.equal(decoded("5\r\nhello\r\n4\r\nabcd\r\n0\r\n\r\n", 9).body, "helloabcd");
 });
 
-Deno.test("chunked: maxBody 0 means unbounded", () => {
-  assert.equal(decoded("100000\r\n", 0).done, false);
+Deno.test("chunked: maxBody Infinity means unbounded", () => {
+  assert.equal(decoded("100000\r\n", Infinity).done, false);
 });
 
 Deno.test("chunked: feeding after the end consumes nothing", () => {
-  const decoder = new ChunkedDecoder(0);
+  const decoder = new ChunkedDecoder(Infinity);
   const buf = bytes("0\r\n\r\n0\r\n\r\n");
-  assert.equal(decoder.feed(buf, 0, buf.length, []), 5);
-  assert.equal(decoder.feed(buf, 5, buf.length, []), 5);
+  assert.equal(decoder.feed(buf, 0, buf.length), 5);
+  assert.equal(decoder.feed(buf, 5, buf.length), 5);
+  assert.equal(decoder.dataEnd, 5, "no data");
   assert.equal(decoder.done, true);
 });
 
-Deno.test("chunked: data slices are views into the fed buffer (no copy)", () => {
-  const buf = bytes("5\r\nhello\r\n0\r\n\r\n");
-  const out: Uint8Array[] = [];
-  new ChunkedDecoder(0).feed(buf, 0, buf.length, out);
-  assert.equal(out.length, 1);
-  assert.equal(out[0].buffer, buf.buffer);
-  assert.equal(out[0].byteOffset, 3);
+Deno.test("chunked: data is decoded in place, over the framing, with no array per chunk (issue 13 item 1)", () => {
+  const buf = bytes("5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\nNEXT");
+  const decoder = new ChunkedDecoder(Infinity);
+  const used = decoder.feed(buf, 0, buf.length);
+  assert.equal(text(buf.subarray(0, decoder.dataEnd)), "hello world");
+  assert.equal(text(buf.subarray(used as number)), "NEXT", "bytes after the body untouched");
+});
+
+Deno.test("chunked: framing is bounded relative to the data: one-byte chunks pass, extension floods are 400 (issue 13 item 1)", () => {
+  const ones = "1\r\nx\r\n".repeat(100_000) + "0\r\n\r\n";
+  assert.equal(decoded(ones).body.length, 100_000);
+  const flood = `1;${"e".repeat(4000)}\r\nx\r\n`.repeat(100) + "0\r\n\r\n";
+  const result = decode(flood);
+  assert.ok(result instanceof ProtocolError, "refused");
+  assert.equal(result.status, 400);
+  assert.match(result.reason, /framing/);
 });
 
 Deno.test("chunked: byte-at-a-time feeding gives the same body and end", () => {
   const input = '4;x="y"\r\nwiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nT: v\r\n\r\nREST';
   const buf = bytes(input);
-  const decoder = new ChunkedDecoder(0);
-  const out: Uint8Array[] = [];
+  const decoder = new ChunkedDecoder(Infinity);
+  let body = "";
   let at = 0;
   while (!decoder.done) {
-    const used = decoder.feed(buf, at, at + 1, out);
+    const used = decoder.feed(buf, at, at + 1);
     assert.ok(!(used instanceof ProtocolError), `error at ${at}`);
+    body += text(buf.subarray(at, decoder.dataEnd));
     at = used === at ? at + 1 : used;
   }
-  assert.equal(text(out), "wikipedia in\r\n\r\nchunks.");
+  assert.equal(body, "wikipedia in\r\n\r\nchunks.");
   assert.equal(at, input.indexOf("REST"));
 });
 

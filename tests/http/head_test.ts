@@ -434,9 +434,15 @@ Deno.test("parseHead: Transfer-Encoding with Content-Length is 400, in either or
   refused(`POST / HTTP/1.1\r\n${H}Content-Length: 0\r\nTransfer-Encoding: gzip\r\n\r\n`, 400);
 });
 
-Deno.test("parseHead: a transfer coding other than chunked is 501", () => {
-  for (const value of ["gzip", "gzip, chunked", "chunked, gzip", "identity", "x-custom"]) {
+Deno.test("parseHead: an unknown transfer coding before a final chunked is 501 (RFC 9112 §6.1)", () => {
+  for (const value of ["gzip, chunked", "identity, chunked", "x-custom, chunked"]) {
     refused(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: ${value}\r\n\r\n`, 501);
+  }
+});
+
+Deno.test("parseHead: chunked not the final coding is 400, checked before the 501 (RFC 9112 §6.3; issue 13 item 6)", () => {
+  for (const value of ["chunked, gzip", "gzip", "identity", "x-custom", "chunked, chunked, gzip"]) {
+    refused(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: ${value}\r\n\r\n`, 400);
   }
 });
 
@@ -535,4 +541,13 @@ Deno.test("checkPartialHead: bytes that can never start a request line are 400 a
       JSON.stringify(text),
     );
   }
+});
+
+Deno.test('parseHead: a Host that is not uri-host [":" port] is 400 (RFC 9112 §3.2; issue 13 item 6)', () => {
+  for (const host of ["x:abc", "[::1", "a%zz", "a:1:2", ":80", "a:99999"]) {
+    refused(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400);
+  }
+  refused(`GET http:///x HTTP/1.1\r\n${H}\r\n`, 400);
+  accepted(`GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n`);
+  accepted(`GET http://[::1]:8080/x HTTP/1.1\r\n${H}\r\n`);
 });

@@ -104,13 +104,13 @@ function drive(
           body.remaining -= n;
           if (body.remaining > 0) break;
         } else {
-          const used = body.decoder.feed(buf, start, end, body.parts);
+          const used = body.decoder.feed(buf, start, end);
           if (used instanceof ProtocolError) {
             outcome.error = used.status;
             return outcome;
           }
-          // The decoder's slices are views into `buf`: copy them before the next read.
-          body.parts = body.parts.map((p) => p.slice());
+          // The data was decoded in place: copy it before the next read.
+          body.parts.push(buf.slice(start, body.decoder.dataEnd));
           start = used;
           if (!body.decoder.done) break;
         }
@@ -157,7 +157,7 @@ function drive(
       start += size;
       scanFrom = -1;
       previous = head;
-      if (chunked) body = { remaining: -1, decoder: new ChunkedDecoder(0), parts: [] };
+      if (chunked) body = { remaining: -1, decoder: new ChunkedDecoder(Infinity), parts: [] };
       else if (contentLength > 0) body = { remaining: contentLength, decoder: null, parts: [] };
     }
   }
@@ -429,15 +429,16 @@ Deno.test("property: ChunkedDecoder over any split gives the same body and end",
       (body, sizes, ext, trailers, at) => {
         const encoded = chunkedEncoding(body, sizes, ext, trailers);
         const input = bytes(encoded + "NEXT");
-        const decoder = new ChunkedDecoder(0);
+        const decoder = new ChunkedDecoder(Infinity);
         const parts: Uint8Array[] = [];
         let offset = 0;
         for (const piece of split(input, at)) {
           const base = offset;
           offset += piece.length;
           if (decoder.done) continue;
-          const used = decoder.feed(input, base, base + piece.length, parts);
+          const used = decoder.feed(input, base, base + piece.length);
           assert.ok(!(used instanceof ProtocolError), `refused: ${JSON.stringify(encoded)}`);
+          parts.push(input.slice(base, decoder.dataEnd));
           if (decoder.done) {
             assert.equal(used, encoded.length);
           } else {
@@ -452,6 +453,9 @@ Deno.test("property: ChunkedDecoder over any split gives the same body and end",
     { numRuns: RUNS },
   );
 });
+
+/** A body limit: none, or a small one that bodies run into. */
+const maxBodies = fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 64 }));
 
 Deno.test("property: ChunkedDecoder on random bytes never throws and stays in bounds", () => {
   const chunkSoup = fc.array(
@@ -478,18 +482,18 @@ Deno.test("property: ChunkedDecoder on random bytes never throws and stays in bo
     { maxLength: 80 },
   ).map((parts) => bytes(parts.join("")));
   fc.assert(
-    fc.property(chunkSoup, cuts, fc.integer({ min: 0, max: 64 }), (input, at, maxBody) => {
+    fc.property(chunkSoup, cuts, maxBodies, (input, at, maxBody) => {
       const decoder = new ChunkedDecoder(maxBody);
       let offset = 0;
       for (const piece of split(input, at)) {
-        const out: Uint8Array[] = [];
-        const used = decoder.feed(input, offset, offset + piece.length, out);
+        const used = decoder.feed(input, offset, offset + piece.length);
         if (used instanceof ProtocolError) {
           assert.ok([400, 413, 431].includes(used.status));
           return;
         }
         assert.ok(used >= offset && used <= offset + piece.length);
-        for (const part of out) assert.ok(part.length > 0);
+        // Decoded data never reaches past what was consumed.
+        assert.ok(decoder.dataEnd >= offset && decoder.dataEnd <= used);
         if (decoder.done) return;
         offset += piece.length;
       }
@@ -509,7 +513,7 @@ Deno.test("property: serialised heads always have sound framing", () => {
   );
   fc.assert(
     fc.property(
-      fc.constantFrom(100, 103, 200, 201, 204, 206, 301, 304, 404, 500, 599),
+      fc.constantFrom(200, 201, 204, 206, 301, 304, 404, 500, 599),
       fc.array(headerEntry, { maxLength: 5 }),
       fc.option(fc.nat({ max: 10_000 }), { nil: undefined }),
       fc.constantFrom(-2, -1, 0, 1, 17, 70_000),
@@ -528,10 +532,10 @@ Deno.test("property: serialised heads always have sound framing", () => {
         const count = (n: string) => names.filter((x) => x === n).length;
         assert.ok(count("content-length") + count("transfer-encoding") <= 1, text);
         assert.ok(count("date") === 1 && count("server") === 1 && count("connection") <= 1);
-        const noBody = status < 200 || status === 204 || status === 304;
+        const noBody = status === 204 || status === 304;
         if (noBody || ctx.head) assert.equal(plan.mode, BODY_NONE);
         if (noBody) assert.equal(count("transfer-encoding"), 0);
-        if (status < 200 || status === 204) assert.equal(count("content-length"), 0);
+        if (status === 204) assert.equal(count("content-length"), 0);
         if (plan.mode === BODY_LENGTH) {
           assert.ok(text.includes(`content-length: ${plan.contentLength}\r\n`));
           if (bodyLength >= 0) assert.equal(plan.contentLength, bodyLength);

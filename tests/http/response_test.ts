@@ -225,13 +225,29 @@ Deno.test("writeHead: 204 never carries a body, a length or chunking", () => {
   }
 });
 
-Deno.test("writeHead: 1xx never carries a body, a length or chunking", () => {
+Deno.test("writeHead: 1xx never carries a body, a length or chunking (RFC 9110 §8.6)", () => {
   for (const status of [100, 103, 199]) {
-    const plan = headText(status, new Headers(), 5, context());
+    const fields = new Headers({ "Content-Length": "5", "Transfer-Encoding": "chunked" });
+    const plan = headText(status, fields, 5, context());
     assert.equal(plan.mode, BODY_NONE);
     assert.deepEqual(field(plan.text, "content-length"), []);
     assert.deepEqual(field(plan.text, "transfer-encoding"), []);
   }
+});
+
+Deno.test("writeHead: an interim head is the status line and the given fields, nothing added (RFC 9110 §15.2)", () => {
+  const upgrade = new Headers({
+    Upgrade: "websocket",
+    Connection: "Upgrade",
+    "Sec-WebSocket-Accept": "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+  });
+  const switching = headText(101, upgrade, -2, { ...context(), keepAlive: false });
+  assert.equal(
+    switching.text,
+    "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\n" +
+      "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nupgrade: websocket\r\n\r\n",
+  );
+  assert.equal(headText(100, [], -2, context()).text, "HTTP/1.1 100 Continue\r\n\r\n");
 });
 
 Deno.test("writeHead: 304 never carries a body; the app's Content-Length is kept", () => {
