@@ -7,6 +7,18 @@
  * @module
  */
 
+/**
+ * Why a worker asks to be retired: its request limit was reached, or the app called
+ * {@link retireWorker}.
+ *
+ * @example
+ * ```ts
+ * import type { RetireReason } from "./retire.ts";
+ * const why: RetireReason = "request-limit";
+ * ```
+ */
+export type RetireReason = "request-limit" | "app";
+
 const hookKey = Symbol.for("starlight.retire");
 
 type Hooked = typeof globalThis & { [hookKey]?: () => boolean | void };

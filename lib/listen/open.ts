@@ -11,7 +11,10 @@ import { openRelayListener } from "./relay_listener.ts";
 import type { ServerTls, TlsMaterial } from "./tls_material.ts";
 
 /** `Deno.listen` options including the shared-socket flag missing from Deno's declarations. */
-type TcpListenOptions = Deno.TcpListenOptions & { reusePort?: boolean; loadBalanced?: boolean };
+export type TcpListenOptions = Deno.TcpListenOptions & {
+  reusePort?: boolean;
+  loadBalanced?: boolean;
+};
 
 let nodeTls: typeof import("./tls_listener.ts") | undefined;
 
