@@ -289,8 +289,10 @@ export class Supervisor {
     if (message === undefined || live.handle.state === "gone") return;
     const now = this.#clock.now();
     live.handle.seen(now);
-    if (message.type === "pong") live.handle.report(message.requests, message.heap);
-    else if (message.type === "log") {
+    if (message.type === "pong") {
+      live.handle.report(message.requests, message.heap);
+      this.#wake();
+    } else if (message.type === "log") {
       const text = live.lines.log(message.message, now);
       if (text !== undefined) this.#say.fromWorker(live.handle.id, message.level, text);
     } else if (message.type === "access") {
@@ -485,6 +487,8 @@ export class Supervisor {
   #finish(): void {
     this.#done = true;
     this.#anchors?.close();
+    // A crash loop cut short by the shutdown is still summarised.
+    this.#say.summarise(Infinity);
     log.info("shutdown finished");
     this.#finished.resolve();
   }
