@@ -230,6 +230,8 @@ class Round {
   readonly actions: Action[] = [];
   /** Live workers not abandoned or retired in this pass. */
   readonly live: WorkerView[];
+  /** Workers marked for replacement in this pass (no longer `serving` once applied). */
+  readonly marked = new Set<number>();
   #wake = Infinity;
 
   constructor(pool: PoolSnapshot, now: number) {
@@ -327,9 +329,11 @@ function markForReplacement(round: Round, config: PolicyConfig): void {
     if (worker.state !== "serving" || worker.outgoing) continue;
     if (worker.heap > config.maxWorkerMemory) {
       round.actions.push({ type: "limit", id: worker.id, cause: "memory" });
+      round.marked.add(worker.id);
     } else if (worker.crash !== undefined) {
       if (round.now >= crashPaced) {
         round.actions.push({ type: "limit", id: worker.id, cause: "crash" });
+        round.marked.add(worker.id);
         crashPaced = round.now + CRASH_PACE;
       } else round.later(crashPaced);
     }
@@ -353,7 +357,7 @@ function stepRestart(round: Round): void {
   if (old.length === 0) round.actions.push({ type: "restart-finished" });
   else {
     // An old worker still starting is let come up first, then replaced like the others.
-    const next = old.find((w) => w.state === "serving");
+    const next = old.find((w) => w.state === "serving" && !round.marked.has(w.id));
     if (next !== undefined) round.actions.push({ type: "restart-next", id: next.id });
   }
 }

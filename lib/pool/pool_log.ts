@@ -7,10 +7,20 @@
  */
 
 import { log } from "../log.ts";
-import type { RetireCause } from "./handle.ts";
+import type { RetireCause, WorkerView } from "./handle.ts";
 import { LogDigest } from "./log_digest.ts";
 
 const MIB = 1024 * 1024;
+
+/** How a worker that ended unasked is reported. */
+export interface Death {
+  /** `could not start`, `crashed right after start`, `crashed`. */
+  what: string;
+  /** What happens next: a back-off, an immediate replacement, or nothing (none missing). */
+  retry: { delay: number; failures: number } | "replacing" | undefined;
+  /** Why it ended, one escaped line. */
+  reason: string;
+}
 
 /**
  * Why a worker retires, as the log says it.
@@ -50,6 +60,26 @@ export function retireText(cause: RetireCause, maxRequests: number): string {
 export class PoolLog {
   /** Crash and death lines: 5 per 10 s, then one summary per 10 s while the loop goes on. */
   readonly #deaths = new LogDigest(5, 10_000);
+  /** Workers whose wait for a replacement was logged. */
+  readonly #waiting = new Set<number>();
+
+  /** Says once for each worker that wants out but waits, being the only one accepting. */
+  waits(workers: readonly { handle: WorkerView; maxRequests: number }[]): void {
+    for (const { handle, maxRequests } of workers) {
+      if (handle.state !== "limited" || this.#waiting.has(handle.id)) continue;
+      if (handle.cause !== "request-limit" && handle.cause !== "app") continue;
+      this.#waiting.add(handle.id);
+      log.info("worker {id} keeps accepting until its replacement listens: {reason}", {
+        id: handle.id,
+        reason: retireText(handle.cause, maxRequests),
+      });
+    }
+  }
+
+  /** A worker is gone. */
+  forget(id: number): void {
+    this.#waiting.delete(id);
+  }
 
   started(id: number, maxRequests: number): void {
     const limit = Number.isFinite(maxRequests) ? ` (request limit ${maxRequests})` : "";
@@ -57,9 +87,6 @@ export class PoolLog {
   }
   retiring(id: number, reason: string): void {
     log.info("worker {id} retiring: {reason}", { id, reason });
-  }
-  waitsForReplacement(id: number, reason: string): void {
-    log.info("worker {id} keeps accepting until its replacement listens: {reason}", { id, reason });
   }
   retired(id: number, cut: number): void {
     if (cut === 0) log.info("worker {id} retired", { id });
@@ -100,9 +127,42 @@ export class PoolLog {
   stoppedBeforeServing(id: number, reason: string): void {
     log.info("worker {id} stopped before it served: {reason}", { id, reason });
   }
+  /** A crash of a worker that goes on serving (`again`: not its first). */
+  crashed(id: number, retiring: boolean, again: boolean, reason: string, now: number): void {
+    const how = retiring
+      ? " (retiring)"
+      : again
+      ? " again"
+      : " (it serves on until it is replaced)";
+    this.#death(`worker ${id} crashed${how}: ${reason}`, now);
+  }
+
+  /** A worker that ended unasked, and what happens next. */
+  died(id: number, death: Death, now: number): void {
+    const retry = death.retry === undefined
+      ? ""
+      : death.retry === "replacing"
+      ? ", replacing it"
+      : ` (next attempt in ${
+        death.retry.delay / 1000
+      } s, ${death.retry.failures} failure(s) in a row)`;
+    this.#death(`worker ${id} ${death.what}${retry}: ${death.reason}`, now);
+  }
+
   /** A crash or death line, unless a crash loop is being summarised. */
-  death(line: string, now: number): void {
+  #death(line: string, now: number): void {
     if (this.#deaths.admit(line, now)) log.error("{line}", { line });
+  }
+
+  /** A shutdown begins, or (`again`) is forced. */
+  shutdown(again: boolean, count: number): void {
+    if (again) log.warning("second shutdown request: terminating {count} worker(s) now", { count });
+    else log.info("shutdown begun: {count} worker(s) finishing their requests", { count });
+  }
+
+  /** Every worker has left. */
+  finished(): void {
+    log.info("shutdown finished");
   }
   /** When {@link PoolLog.summarise} has something to say. */
   get summaryDue(): number {

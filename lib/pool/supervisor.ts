@@ -23,7 +23,7 @@ import { log, writeAccess } from "../log.ts";
 import type { ListenSpec } from "../listen/spec.ts";
 import { type Anchors, holdSockets } from "./anchors.ts";
 import { BalanceBoard } from "./balance.ts";
-import type { RetireCause } from "./handle.ts";
+import type { RetireCause, WorkerHandle } from "./handle.ts";
 import { PoolLog, retireText } from "./pool_log.ts";
 import { RestartRun } from "./restart_run.ts";
 import {
@@ -51,6 +51,10 @@ import {
 
 export { WorkerStartError };
 export type { SupervisorConfig };
+
+/** A worker that counts towards the pool's size. */
+const isActive = (h: WorkerHandle) =>
+  h.state === "starting" || (h.state === "serving" && !h.outgoing);
 
 /** Passes over the policy in one turn; each pass moves the pool forward, so few are needed. */
 const MAX_PASSES = 8;
@@ -80,8 +84,6 @@ export class Supervisor {
   readonly #finished = Promise.withResolvers<void>();
   readonly #say = new PoolLog();
   readonly #restarts = new RestartRun();
-  /** Limited workers whose wait for a replacement was logged. */
-  readonly #announced = new Set<number>();
   #desired: number;
   #nextId = 1;
   #lastSpawn = -Infinity;
@@ -116,11 +118,6 @@ export class Supervisor {
   /** Resolves once every worker has exited after {@link shutdown}. */
   get finished(): Promise<void> {
     return this.#finished.promise;
-  }
-
-  /** The addresses workers listen on (port 0 resolved). */
-  get addresses(): ListenSpec[] {
-    return this.#listeners;
   }
 
   /** Workers currently running (starting, serving or leaving). */
@@ -212,7 +209,7 @@ export class Supervisor {
     this.#heartbeat(now);
     const wait = this.#act(now);
     if (this.#done) return;
-    this.#announceWaits();
+    this.#say.waits(this.#workers.all());
     this.#board?.publishAccepting(this.#workers.count((h) => h.accepting));
     this.#say.summarise(now);
     if (this.#stopping && this.#workers.size === 0) return this.#finish();
@@ -234,7 +231,15 @@ export class Supervisor {
         if (this.#done) return wait;
         if (action.type === "wait") wait = action.until;
         else {
-          this.#apply(action, now);
+          try {
+            this.#apply(action, now);
+          } catch (error) {
+            // A bug here must not end the server with every worker: say it, go on.
+            log.error("supervisor: {action} failed: {reason}", {
+              action: JSON.stringify(action),
+              reason: error instanceof Error ? error.stack : String(error),
+            });
+          }
           acted = true;
         }
       }
@@ -267,10 +272,7 @@ export class Supervisor {
         return this.#ended(event.live, event.reason, now);
       case "restart":
         if (this.#stopping) return this.#restarts.settle();
-        return this.#restarts.begin(
-          this.#nextId,
-          this.#workers.count((h) => h.state === "serving"),
-        );
+        return this.#beginRestart();
       case "shutdown":
         return this.#beginShutdown();
       default: {
@@ -325,12 +327,13 @@ export class Supervisor {
         handle.report(message.requests);
         if (handle.state === "starting") return this.#ended(live, message.reason, now);
         const text = escapeLine(message.reason, MAX_LOG_LINE);
-        const line = handle.state === "retiring"
-          ? `worker ${handle.id} (retiring) crashed: ${text}`
-          : handle.crash === undefined
-          ? `worker ${handle.id} crashed (it serves on until it is replaced): ${text}`
-          : `worker ${handle.id} crashed again: ${text}`;
-        this.#say.death(line, now);
+        this.#say.crashed(
+          handle.id,
+          handle.state === "retiring",
+          handle.crash !== undefined,
+          text,
+          now,
+        );
         handle.crashed(text);
         return;
       }
@@ -345,63 +348,64 @@ export class Supervisor {
   }
 
   /** A worker ended without being asked: it is replaced, with back-off if it never served. */
-  #ended(live: Live, reason: string, now: number): void {
+  #ended(live: Live, reason: string, now: number, force = false): void {
     const { handle } = live;
     if (handle.state === "gone") return;
     const text = escapeLine(reason, MAX_LOG_LINE);
     if (handle.state === "retiring") {
       this.#say.endedWhileRetiring(handle.id, text);
-      return this.#remove(live);
+      return this.#remove(live, force);
     }
     if (this.#launching) {
       // The first worker: the server does not start, and start() says why.
       this.#done = true;
-      for (const other of this.#workers.all()) this.#remove(other);
+      for (const other of this.#workers.all()) this.#remove(other, force);
       this.#anchors?.close();
       this.#launch.reject(new WorkerStartError(text));
       return;
     }
-    if (this.#stopping) return this.#remove(live);
+    if (this.#stopping) return this.#remove(live, force);
     const wasStarting = handle.state === "starting";
     const verdict = recordExit(this.#backoff, this.#restarts.state, handle, now);
     this.#backoff = verdict.backoff;
-    this.#remove(live);
+    this.#remove(live, force);
     if (verdict.stopsRestart) {
       for (const other of this.#workers.all()) other.handle.keep();
       this.#restarts.stop("the new workers do not start");
     }
-    const missing =
-      this.#workers.count((h) => h.state === "starting" || (h.state === "serving" && !h.outgoing)) <
-        this.#desired;
-    let retry = "";
-    if (verdict.startFailure && missing) {
-      const delay = backoffUntil(verdict.backoff, this.#workers.count((h) => h.accepting) > 0) -
-        now;
-      retry = ` (next attempt in ${
-        delay / 1000
-      } s, ${verdict.backoff.failures} failure(s) in a row)`;
-    } else if (missing) retry = ", replacing it";
-    const what = wasStarting
-      ? "could not start"
-      : verdict.startFailure
-      ? "crashed right after start"
-      : "crashed";
-    this.#say.death(`worker ${handle.id} ${what}${retry}: ${text}`, now);
+    const missing = this.#workers.count(isActive) < this.#desired;
+    const accepting = this.#workers.count((h) => h.accepting) > 0;
+    this.#say.died(handle.id, {
+      what: wasStarting
+        ? "could not start"
+        : verdict.startFailure
+        ? "crashed right after start"
+        : "crashed",
+      retry: !missing ? undefined : verdict.startFailure
+        ? {
+          delay: backoffUntil(verdict.backoff, accepting) - now,
+          failures: verdict.backoff.failures,
+        }
+        : "replacing",
+      reason: text,
+    }, now);
+  }
+
+  #beginRestart(): void {
+    this.#restarts.begin(
+      this.#nextId,
+      this.#workers.count((h) => h.state === "serving" && !h.outgoing),
+    );
   }
 
   #beginShutdown(): void {
+    this.#say.shutdown(this.#stopping, this.#workers.size);
     if (this.#stopping) {
-      log.warning("second shutdown request: terminating {count} worker(s) now", {
-        count: this.#workers.size,
-      });
-      for (const live of this.#workers.all()) this.#remove(live);
+      for (const live of this.#workers.all()) this.#remove(live, true);
       return;
     }
     this.#stopping = true;
     this.#restarts.settle();
-    log.info("shutdown begun: {count} worker(s) finishing their requests", {
-      count: this.#workers.size,
-    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -429,9 +433,7 @@ export class Supervisor {
       case "restart-step":
         return this.#restarts.step();
       case "restart-finished":
-        if (this.#restarts.finish()) {
-          this.#restarts.begin(this.#nextId, this.#workers.count((h) => h.state === "serving"));
-        }
+        if (this.#restarts.finish()) this.#beginRestart();
         return;
       case "forgive":
         this.#backoff = NO_BACKOFF;
@@ -460,16 +462,17 @@ export class Supervisor {
     switch (cause) {
       case "hung":
         this.#say.hung(handle.id, Math.round((now - handle.lastSeen) / 1000), ++this.#hung);
-        return this.#ended(live, "no heartbeat", now);
+        return this.#ended(live, "no heartbeat", now, true);
       case "start-timeout":
         return this.#ended(
           live,
           `did not start listening within ${this.#policy.startTimeout / 1000} s`,
           now,
+          true,
         );
       case "retire-timeout":
         this.#say.retireTimeout(handle.id, this.#stopping);
-        return this.#remove(live);
+        return this.#remove(live, true);
       default:
         this.#say.stoppedBeforeServing(
           handle.id,
@@ -479,9 +482,9 @@ export class Supervisor {
     }
   }
 
-  #remove(live: Live): void {
-    this.#workers.remove(live);
-    this.#announced.delete(live.handle.id);
+  #remove(live: Live, force = false): void {
+    this.#workers.remove(live, force);
+    this.#say.forget(live.handle.id);
   }
 
   #finish(): void {
@@ -489,7 +492,7 @@ export class Supervisor {
     this.#anchors?.close();
     // A crash loop cut short by the shutdown is still summarised.
     this.#say.summarise(Infinity);
-    log.info("shutdown finished");
+    this.#say.finished();
     this.#finished.resolve();
   }
 
@@ -504,17 +507,6 @@ export class Supervisor {
       live.transport.send({ type: "ping", seq });
       const dropped = live.lines.takeDropped();
       if (dropped > 0) this.#say.dropped(live.handle.id, dropped);
-    }
-  }
-
-  /** Logs once for each worker that wants out but waits, being the only one accepting. */
-  #announceWaits(): void {
-    for (const live of this.#workers.all()) {
-      const { handle } = live;
-      if (handle.state !== "limited" || this.#announced.has(handle.id)) continue;
-      if (handle.cause !== "request-limit" && handle.cause !== "app") continue;
-      this.#announced.add(handle.id);
-      this.#say.waitsForReplacement(handle.id, retireText(handle.cause, live.maxRequests));
     }
   }
 }

@@ -15,7 +15,7 @@
  */
 
 /** Makes `target[name]` a constant property holding `value`. */
-export function lock(target: object, name: string, value: unknown): void {
+function lock(target: object, name: string, value: unknown): void {
   Object.defineProperty(target, name, {
     value,
     writable: false,
@@ -25,7 +25,7 @@ export function lock(target: object, name: string, value: unknown): void {
 }
 
 /** Whether `pid` names the server's own process or a process group (which may hold it). */
-export function isServerPid(pid: number): boolean {
+function isServerPid(pid: number): boolean {
   return pid === Deno.pid || pid <= 0;
 }
 

@@ -124,11 +124,15 @@ export class WorkerSet {
     return live;
   }
 
-  /** Forgets a worker that is leaving now, ending it if it still runs. */
-  remove(live: Live): void {
+  /**
+   * Forgets a worker that is leaving now, ending it if it still runs: asked to end, or `force`d
+   * (one that hangs, or overstayed its retirement).
+   */
+  remove(live: Live, force = false): void {
     const { handle } = live;
     if (handle.state !== "gone") handle.gone();
-    live.transport.terminate();
+    if (force) live.transport.kill();
+    else live.transport.terminate();
     this.#all.delete(handle.id);
     this.#board?.free(live.slot);
     live.ready.reject(new WorkerStartError(`worker ${handle.id} stopped before it listened`));

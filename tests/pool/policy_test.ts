@@ -338,3 +338,12 @@ Deno.test("rule 9: shutdown abandons starting workers, drains the rest, spawns n
     { type: "retire", id: 4, mode: "drain", cause: "shutdown" },
   ]);
 });
+
+Deno.test("rules 4 and 8 together: a worker marked for replacement is not also the restart's next", () => {
+  const limits = { ...config, maxWorkerMemory: 100 };
+  const restart = { cutoff: 3, current: undefined };
+  const workers = [serving(1, { heap: 500 }), serving(2)];
+  const actions = decide(pool({ workers, restart }), limits, 0);
+  assert.deepEqual(only(actions, "limit"), [{ type: "limit", id: 1, cause: "memory" }]);
+  assert.deepEqual(only(actions, "restart-next"), [{ type: "restart-next", id: 2 }]);
+});
