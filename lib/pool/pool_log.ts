@@ -81,13 +81,18 @@ export class PoolLog {
     this.#waiting.delete(id);
   }
 
+  /** A worker listens. */
   started(id: number, maxRequests: number): void {
     const limit = Number.isFinite(maxRequests) ? ` (request limit ${maxRequests})` : "";
     log.info(`worker {id} started${limit}`, { id });
   }
+
+  /** A worker is told to leave, and why. */
   retiring(id: number, reason: string): void {
     log.info("worker {id} retiring: {reason}", { id, reason });
   }
+
+  /** A worker left; `cut`: connections it had to cut at the deadline. */
   retired(id: number, cut: number): void {
     if (cut === 0) log.info("worker {id} retired", { id });
     else {
@@ -97,15 +102,21 @@ export class PoolLog {
       });
     }
   }
+
+  /** A retiring worker ended before it said it was done. */
   endedWhileRetiring(id: number, reason: string): void {
     log.info("worker {id} ended while retiring: {reason}", { id, reason });
   }
+
+  /** A worker's heap passed `--max-worker-memory`. */
   overMemory(id: number, heap: number, limit: number): void {
     log.warning(
       "worker {id} is to be replaced: its heap ({heap} MiB) passed --max-worker-memory ({limit} MiB)",
       { id, heap: Math.round(heap / MIB), limit: Math.round(limit / MIB) },
     );
   }
+
+  /** A worker stopped answering heartbeats. */
   hung(id: number, seconds: number, hung: number): void {
     log.error(
       "worker {id} has not answered heartbeats for {seconds} s (--worker-timeout): it is stuck " +
@@ -116,6 +127,8 @@ export class PoolLog {
       { id, seconds, hung },
     );
   }
+
+  /** A retiring worker overstayed its deadline. */
   retireTimeout(id: number, stopping: boolean): void {
     log.warning(
       stopping
@@ -124,9 +137,12 @@ export class PoolLog {
       { id },
     );
   }
+
+  /** A worker still starting is no longer wanted. */
   stoppedBeforeServing(id: number, reason: string): void {
     log.info("worker {id} stopped before it served: {reason}", { id, reason });
   }
+
   /** A crash of a worker that goes on serving (`again`: not its first). */
   crashed(id: number, retiring: boolean, again: boolean, reason: string, now: number): void {
     const how = retiring
@@ -164,10 +180,12 @@ export class PoolLog {
   finished(): void {
     log.info("shutdown finished");
   }
+
   /** When {@link PoolLog.summarise} has something to say. */
   get summaryDue(): number {
     return this.#deaths.due;
   }
+
   /** The summary of a crash loop's window, if one ended. */
   summarise(now: number): void {
     const summary = this.#deaths.summary(now);
@@ -178,18 +196,24 @@ export class PoolLog {
       last: summary.last,
     });
   }
+
+  /** A line a worker logged (escaped already). */
   fromWorker(id: number, level: string, message: string): void {
     const values = { id, message };
     if (level === "error") log.error("worker {id}: {message}", values);
     else if (level === "warning") log.warning("worker {id}: {message}", values);
     else log.info("worker {id}: {message}", values);
   }
+
+  /** Lines a worker sent over its rate. */
   dropped(id: number, dropped: number): void {
     log.warning("worker {id}: {dropped} log or access line(s) dropped: over the rate limit", {
       id,
       dropped,
     });
   }
+
+  /** TTIN or TTOU, and what came of it. */
   count(before: number, after: number, ceiling: number, grow: boolean): void {
     if (after > before) log.info("worker count raised to {count}", { count: after });
     else if (after < before) log.info("worker count lowered to {count}", { count: after });

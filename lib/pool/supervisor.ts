@@ -489,6 +489,7 @@ export class Supervisor {
 
   #finish(): void {
     this.#done = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#anchors?.close();
     // A crash loop cut short by the shutdown is still summarised.
     this.#say.summarise(Infinity);

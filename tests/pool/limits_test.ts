@@ -7,6 +7,28 @@
 import assert from "node:assert/strict";
 import { Client, getOnce } from "../_helpers/load_client.ts";
 import { appArgs, withServer } from "../_helpers/supervisor.ts";
+import { OptionError, parseCliArgs, resolveOptions } from "../../lib/options/mod.ts";
+
+Deno.test("--worker-timeout and --max-worker-memory: parsed and checked alike on the command line and in serve()", () => {
+  const cli = (...argv: string[]) => resolveOptions(parseCliArgs([...argv, "app.ts"]).options);
+  assert.equal(cli("--worker-timeout", "2.5").workerTimeout, 2.5);
+  assert.equal(cli("--max-worker-memory", "512m").maxWorkerMemory, 512 * 1024 * 1024);
+  assert.equal(cli("--max-worker-memory", "0").maxWorkerMemory, Infinity);
+  assert.equal(resolveOptions({ app: "app.ts", maxWorkerMemory: 1024 }).maxWorkerMemory, 1024);
+  for (
+    const bad of [["--worker-timeout", "0"], ["--worker-timeout", "x"], [
+      "--max-worker-memory",
+      "lots",
+    ]]
+  ) {
+    assert.throws(
+      () => cli(...bad),
+      (error: unknown) => error instanceof OptionError && error.message.includes(bad[0]),
+      bad.join(" "),
+    );
+  }
+  assert.throws(() => resolveOptions({ app: "app.ts", workerTimeout: -1 }), OptionError);
+});
 
 Deno.test("--max-worker-memory: a leaking worker is retired gracefully once its replacement listens (issue 14, item 6)", async () => {
   const args = ["--port", "0", "--workers", "2", "--max-worker-memory", "48m", ...appArgs];
