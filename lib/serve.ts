@@ -29,6 +29,7 @@ import { describeAppPermissions, workerPermissions } from "./sandbox/permissions
 import { formatAccessLine } from "./observe/access_log.ts";
 import { setRetireHook } from "./app/retire.ts";
 import { Supervisor, WorkerStartError } from "./pool/supervisor.ts";
+import { ThreadLauncher } from "./pool/transport.ts";
 import { readTls } from "./listen/tls_material.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
 import type { WorkerConfig } from "./pool/protocol.ts";
@@ -224,7 +225,7 @@ async function serveWithWorkers(
   }
   const app = options.app;
   const workerUrl = new URL("./pool/thread_worker.ts", import.meta.url);
-  const worker: Omit<WorkerConfig, "id" | "maxRequests"> = {
+  const worker: Omit<WorkerConfig, "id" | "maxRequests" | "balance"> = {
     app,
     listeners: options.listeners,
     listenMode: options.listenMode,
@@ -246,8 +247,10 @@ async function serveWithWorkers(
     gracefulTimeout: options.gracefulTimeout * 1000,
     maxReqsPerChild: options.maxReqsPerChild,
     minReqsPerChild: options.minReqsPerChild,
+    workerTimeout: options.workerTimeout * 1000,
+    maxWorkerMemory: options.maxWorkerMemory,
     worker,
-    workerUrl,
+    launcher: new ThreadLauncher(workerUrl),
     permissions: (listeners) =>
       workerPermissions(options.permissions, listeners, app, workerUrl.href),
   });

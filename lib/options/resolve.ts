@@ -107,6 +107,8 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     // With no maximum there is no range to draw from (the original then recycled every worker).
     minReqsPerChild: maxReqsPerChild === Infinity ? undefined : min,
     spawnInterval: number(options, "spawnInterval"),
+    workerTimeout: number(options, "workerTimeout"),
+    maxWorkerMemory: unlimitedIfZero(number(options, "maxWorkerMemory")),
     mainProcessDelay: number(options, "mainProcessDelay"),
     gracefulTimeout: number(options, "gracefulTimeout"),
     reload: boolean(options, "reload"),

@@ -338,6 +338,27 @@ const SPECS: readonly Spec[] = [
   },
   {
     kind: "number",
+    field: "workerTimeout",
+    rule: POSITIVE_SECONDS,
+    fallback: 30,
+    names: ["worker-timeout"],
+    valueName: "SECONDS",
+    group: "Workers",
+    description: "a worker silent this long (no heartbeat) counts as hung and is replaced",
+  },
+  {
+    kind: "number",
+    field: "maxWorkerMemory",
+    rule: BYTES,
+    fallback: 0,
+    names: ["max-worker-memory"],
+    valueName: "SIZE",
+    group: "Workers",
+    description:
+      "replace a worker whose V8 heap passes SIZE (k, m, g), replacement first; 0: no limit",
+  },
+  {
+    kind: "number",
     field: "mainProcessDelay",
     rule: SECONDS,
     fallback: 0.1,

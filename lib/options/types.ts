@@ -136,6 +136,16 @@ export interface ServeOptions {
   minReqsPerChild?: number;
   /** Seconds to wait after starting each worker, for slow starts and restarts (default 0). */
   spawnInterval?: number;
+  /**
+   * Seconds a worker may go without answering a heartbeat before it counts as hung and is
+   * replaced (default 30).
+   */
+  workerTimeout?: number;
+  /**
+   * Bytes of V8 heap in use past which a worker is replaced, replacement first; 0 means no limit
+   * (default).
+   */
+  maxWorkerMemory?: number;
   /** Accepted for compatibility with the Perl original's supervisor poll interval (default 0.1). */
   mainProcessDelay?: number;
   /** Seconds workers get to finish in-flight requests when stopping (default 30). */
@@ -223,6 +233,10 @@ export interface ResolvedOptions {
   minReqsPerChild: number | undefined;
   /** Seconds to wait after starting each worker. */
   spawnInterval: number;
+  /** Seconds without a heartbeat after which a worker counts as hung. */
+  workerTimeout: number;
+  /** Bytes of V8 heap in use past which a worker is replaced; `Infinity` when unlimited. */
+  maxWorkerMemory: number;
   /** The Perl original's supervisor poll interval, in seconds. */
   mainProcessDelay: number;
   /** Seconds workers get to finish in-flight requests when stopping. */

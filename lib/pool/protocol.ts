@@ -11,6 +11,8 @@
 import type { ListenSpec } from "../listen/spec.ts";
 import type { ListenMode } from "../options/mod.ts";
 import type { ServerTls } from "../listen/tls_material.ts";
+import type { RetireReason } from "../app/retire.ts";
+import type { BalanceConfig } from "./balance.ts";
 
 /** Everything a worker needs to start serving. Times are in milliseconds. */
 export interface WorkerConfig {
@@ -51,25 +53,6 @@ export interface WorkerConfig {
 }
 
 /**
- * Deno's `loadBalanced` sockets have one accept queue for every worker, and whichever thread
- * is awake first takes the connection: under a burst one worker can take nearly all keep-alive
- * connections while the others idle. So each worker publishes its live connection count in a
- * shared array and stops accepting while it holds more than its share (see `thread_worker.ts`).
- *
- * Layout of `shares` (Int32): [0] workers accepting, [1] slots in use (highest + 1), then one
- * slot per worker with its live connections.
- */
-export interface BalanceConfig {
-  /** The shared array. */
-  shares: SharedArrayBuffer;
-  /** This worker's slot (index into the counts, after the two header cells). */
-  slot: number;
-}
-
-/** Header cells before the per-worker counts in {@link BalanceConfig.shares}. */
-export const BALANCE_HEADER = 2;
-
-/**
  * How a worker leaves:
  * - `recycle` (restart, request limit, fewer workers, the app's request): stop accepting, answer
  *   every further request with `Connection: close`, and exit once the last connection has ended;
@@ -84,30 +67,96 @@ export type RetireMode = "recycle" | "drain";
 export type ToWorker =
   | { type: "start"; config: WorkerConfig }
   | { type: "ping"; seq: number }
-  /** `deadline` (ms since epoch): connections still open then are cut. */
-  | { type: "retire"; mode: RetireMode; deadline: number };
-
-/** Why a worker asked to be replaced. */
-export type LimitReason = "requests" | "app";
+  /** `within` (ms from receipt): connections still open then are cut. */
+  | { type: "retire"; mode: RetireMode; within: number };
 
 /** Worker → supervisor. */
 export type FromWorker =
   | { type: "listening" }
-  | { type: "pong"; seq: number }
-  /** The worker reached its request limit, or the app called `retireWorker()`. */
-  | { type: "limit"; reason: LimitReason }
+  /** The heartbeat's answer: requests started so far and the isolate's V8 heap in use (bytes). */
+  | { type: "pong"; seq: number; requests: number; heap: number }
+  /** The worker asks to be retired: its request limit was reached, or the app asked. */
+  | { type: "retire"; reason: RetireReason }
   /** The app could not be loaded or the listeners opened; one line. */
   | { type: "failed"; message: string }
   /**
-   * An uncaught error or unhandled rejection (the first one; its stack in `reason`): the worker
-   * keeps going until the supervisor retires it, so its other requests still finish.
+   * An uncaught error or unhandled rejection, as one line (message and first frame); `requests`
+   * started so far. The worker goes on serving until the supervisor retires it.
    */
-  | { type: "crashed"; reason: string }
+  | { type: "crashed"; reason: string; requests: number }
   /** The app called `Deno.exit()` or `self.close()`: the worker ends now. */
-  | { type: "exiting"; reason: string }
-  | { type: "log"; level: "warning" | "error" | "info"; message: string }
+  | { type: "exiting"; reason: string; requests: number }
+  | { type: "log"; level: LogLevel; message: string }
   | { type: "access"; line: string }
   /** A retiring worker's listeners are closed: it takes no new connection from here on. */
   | { type: "closed" }
-  /** Sent last after a retirement: every connection is closed. */
-  | { type: "retired" };
+  /** Sent last after a retirement; `cut`: connections still open at the deadline, then cut. */
+  | { type: "retired"; cut: number };
+
+/** The levels a worker may log at. */
+export type LogLevel = "warning" | "error" | "info";
+
+const LEVELS: ReadonlySet<string> = new Set(["warning", "error", "info"]);
+const REASONS: ReadonlySet<string> = new Set(["request-limit", "app"]);
+
+/**
+ * Checks a message from a worker. The app shares the worker's isolate and can post anything, so
+ * a message of the wrong shape is dropped (`undefined`), never half-trusted.
+ *
+ * @example
+ * ```ts
+ * import { parseFromWorker } from "./protocol.ts";
+ * parseFromWorker({ type: "closed" }); // { type: "closed" }
+ * parseFromWorker({ type: "pong", seq: "x" }); // undefined
+ * ```
+ */
+export function parseFromWorker(data: unknown): FromWorker | undefined {
+  if (data === null || typeof data !== "object") return undefined;
+  const m = data as Record<string, unknown>;
+  switch (m.type) {
+    case "listening":
+    case "closed":
+      return { type: m.type };
+    case "pong":
+      return count(m.seq) && count(m.requests) && count(m.heap)
+        ? { type: "pong", seq: m.seq, requests: m.requests, heap: m.heap }
+        : undefined;
+    case "retire":
+      return typeof m.reason === "string" && REASONS.has(m.reason)
+        ? { type: "retire", reason: m.reason as RetireReason }
+        : undefined;
+    case "failed":
+      return typeof m.message === "string" ? { type: "failed", message: m.message } : undefined;
+    case "crashed":
+    case "exiting":
+      return typeof m.reason === "string" && count(m.requests)
+        ? { type: m.type, reason: m.reason, requests: m.requests }
+        : undefined;
+    case "log":
+      return typeof m.level === "string" && LEVELS.has(m.level) && typeof m.message === "string"
+        ? { type: "log", level: m.level as LogLevel, message: m.message }
+        : undefined;
+    case "access":
+      return typeof m.line === "string" ? { type: "access", line: m.line } : undefined;
+    case "retired":
+      return count(m.cut) ? { type: "retired", cut: m.cut } : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * An error as one line for a message or a log: `Name: message`, or the value as text.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./protocol.ts";
+ * describeError(new TypeError("bad")); // "TypeError: bad"
+ * ```
+ */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function count(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}

@@ -1,114 +1,68 @@
 /**
- * The supervisor: keeps the pool of workers at its size, replaces workers that die, hang, or
- * reach their request limit, restarts them one at a time, and shuts them down gracefully. It
+ * The supervisor: keeps the pool of workers at its size, replaces workers that die, hang, grow
+ * or reach their request limit, restarts them one at a time, and shuts them down gracefully. It
  * never serves requests itself.
  *
- * Rules it keeps:
- * - Capacity never drops to zero: a worker that reached its limit keeps accepting while it is
- *   the only one, and a restart retires an old worker only once its replacement listens.
- * - At most one spawn per spawn interval, whatever the reason (start, replacement, restart,
- *   more workers); workers that die at start are retried with exponential back-off.
- * - In `shared` listen mode the supervisor holds the shared socket itself (it never accepts on
- *   it), so the port stays bound while workers come and go: no connection is refused during a
- *   restart even if every worker died, no other process can take the port, and workers started
- *   after a privilege drop join the socket without binding again.
- * - Workers sharing one accept queue take their fair share of connections (see
- *   `BalanceConfig`): the supervisor hands each a slot in a shared array of connection counts.
- * - Nothing a worker says is trusted beyond its own lifecycle (the app shares its isolate).
+ * It only does effects: timers, spawning, the held sockets (`anchors.ts`), the fair-share board
+ * (`balance.ts`) and logging. Every decision is the pure policy's (`policy.ts`, where the rules
+ * are listed); every worker's state is its handle's (`handle.ts`); workers are reached through
+ * a transport (`transport.ts`). Like gunicorn's arbiter, requests from outside (signals via
+ * `restart()`, `grow()`, `shrink()`, `shutdown()`) and lifecycle messages from workers are only
+ * queued; one turn of the main loop, {@link Supervisor}'s `#turn`, reads top to bottom: take
+ * the queued events, send heartbeats, apply the policy's actions, then sleep until the policy's
+ * next time or the next event.
+ *
+ * Nothing a worker says is trusted beyond its own lifecycle (the app shares its isolate):
+ * messages are checked (`parseFromWorker`) and its log and access lines escaped and rate-limited
+ * (`worker_lines.ts`).
  *
  * @module
  */
 
 import { log, writeAccess } from "../log.ts";
 import type { ListenSpec } from "../listen/spec.ts";
-import { sharesAcceptQueue } from "../listen/open.ts";
-import { listenShared } from "../deno/shared_listen.ts";
+import { type Anchors, holdSockets } from "./anchors.ts";
+import { BalanceBoard } from "./balance.ts";
+import type { RetireCause, WorkerHandle } from "./handle.ts";
+import { PoolLog, retireText } from "./pool_log.ts";
+import { RestartRun } from "./restart_run.ts";
 import {
-  BALANCE_HEADER,
-  type FromWorker,
-  type LimitReason,
-  type RetireMode,
-  type ToWorker,
-  type WorkerConfig,
-} from "./protocol.ts";
+  type Action,
+  type Backoff,
+  backoffUntil,
+  decide,
+  nextDesired,
+  NO_BACKOFF,
+  type PolicyConfig,
+  type PoolSnapshot,
+  recordExit,
+  RETIRE_GRACE,
+} from "./policy.ts";
+import { type FromWorker, parseFromWorker, type RetireMode } from "./protocol.ts";
+import { escapeLine, MAX_LOG_LINE } from "./worker_lines.ts";
+import { type Live, WorkerSet, WorkerStartError } from "./worker_set.ts";
+import {
+  type Clock,
+  policyConfig,
+  realClock,
+  type SupervisorConfig,
+  type TimerId,
+} from "./config.ts";
 
-/** How a pool is run. Times are in milliseconds. */
-export interface SupervisorConfig {
-  /** Workers to keep running. */
-  workers: number;
-  /** Least time between two spawns. */
-  spawnInterval: number;
-  /** How long a graceful shutdown or retirement may take before connections are cut. */
-  gracefulTimeout: number;
-  /** Request limit per worker (Infinity for none). */
-  maxReqsPerChild: number;
-  /** With a finite limit: each worker draws its limit from [min, max]. */
-  minReqsPerChild: number | undefined;
-  /** What every worker gets (its `id` and `maxRequests` are filled in per worker). */
-  worker: Omit<WorkerConfig, "id" | "maxRequests">;
-  /** The worker module. */
-  workerUrl: URL;
-  /** The permissions a worker runs with, given the addresses it will listen on. */
-  permissions: (listeners: ListenSpec[]) => Deno.PermissionOptions;
-  /** Heartbeat period (default 1 s). */
-  heartbeatInterval?: number;
-  /** Silence after which a worker counts as hung or silently gone (default 5 s). */
-  heartbeatTimeout?: number;
-  /** Longest time a worker may take to load the app and listen (default 60 s). */
-  startTimeout?: number;
-}
+export { WorkerStartError };
+export type { SupervisorConfig };
 
-type State =
-  /** Loading the app and opening its listeners. */
-  | "starting"
-  /** Accepting and serving. */
-  | "serving"
-  /** Reached its request limit (or the app asked): accepting only while no one else is. */
-  | "limited"
-  /** Told to leave; no longer accepting. */
-  | "retiring"
-  /** Exited or abandoned. */
-  | "gone";
+/** A worker that counts towards the pool's size. */
+const isActive = (h: WorkerHandle) =>
+  h.state === "starting" || (h.state === "serving" && !h.outgoing);
 
-interface WorkerRecord {
-  id: number;
-  worker: Worker;
-  state: State;
-  /** When it was spawned. */
-  startedAt: number;
-  /** When it began listening (0 before). */
-  servingAt: number;
-  /** Last message from it (0 before the first one). */
-  lastSeen: number;
-  maxRequests: number;
-  /** Why it is `limited`. */
-  limitReason: LimitReason | undefined;
-  /** A restart replaces it: it leaves once the pool is full without it. */
-  outgoing: boolean;
-  /** A restart waits for this retiring worker to stop accepting before it goes on. */
-  holdsRestart: boolean;
-  /** When a retiring worker is terminated if it has not left by itself. */
-  retireDeadline: number;
-  /** Its cell in the balance array (-1 for none). */
-  slot: number;
-  ready: PromiseWithResolvers<void>;
-}
+/** Passes over the policy in one turn; each pass moves the pool forward, so few are needed. */
+const MAX_PASSES = 8;
 
-/** A worker that could not start; its message is the worker's own one-line reason. */
-export class WorkerStartError extends Error {
-  override name = "WorkerStartError";
-}
-
-/** A worker that dies sooner than this after its spawn counts as failing at start. */
-const EARLY_DEATH = 2000;
-const FIRST_BACKOFF = 250;
-const MAX_BACKOFF = 30_000;
-/** Extra time a retiring worker gets beyond its own deadline before it is terminated. */
-const RETIRE_GRACE = 2000;
-/** Workers that get a balance slot; any beyond (an operator's TTIN spree) accept ungated. */
-const BALANCE_SLOTS = 256;
-
-type RestartOutcome = { ok: true } | { ok: false; reason: string };
+type Event =
+  | { kind: "message"; live: Live; message: FromWorker }
+  | { kind: "exit"; live: Live; reason: string }
+  | { kind: "restart" | "grow" | "shrink" | "shutdown" };
 
 /**
  * Runs a pool of workers.
@@ -122,40 +76,43 @@ type RestartOutcome = { ok: true } | { ok: false; reason: string };
  */
 export class Supervisor {
   readonly #config: SupervisorConfig;
-  readonly #records = new Set<WorkerRecord>();
+  readonly #policy: PolicyConfig;
+  readonly #clock: Clock;
+  readonly #ceiling: number;
+  #workers: WorkerSet;
+  readonly #events: Event[] = [];
+  readonly #finished = Promise.withResolvers<void>();
+  readonly #say = new PoolLog();
+  readonly #restarts = new RestartRun();
   #desired: number;
   #nextId = 1;
   #lastSpawn = -Infinity;
-  /** No spawn before this time (back-off after failures). */
-  #notBefore = 0;
-  /** Workers in a row that failed at start. */
-  #failures = 0;
-  #lastFailure = 0;
-  #pumpTimer: ReturnType<typeof setTimeout> | undefined;
-  #stopping = false;
-  #started = false;
-  #done = false;
-  #restarting: Promise<void> | undefined;
-  #restartAgain = false;
-  #restartWaiter: ((outcome: RestartOutcome) => void) | undefined;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lastCrashReplacement = -Infinity;
+  #lastPing = -Infinity;
   #seq = 0;
   #hung = 0;
+  #backoff: Backoff = NO_BACKOFF;
+  #launch = Promise.withResolvers<void>();
+  #launching = true;
+  #stopping = false;
+  #done = false;
+  #anchors: Anchors | undefined;
+  #board: BalanceBoard | undefined;
   #listeners: ListenSpec[];
-  /** Shared sockets held open for the workers (`shared` mode). */
-  readonly #anchors: Deno.Listener[] = [];
-  readonly #finished = Promise.withResolvers<void>();
-  #shutdownDeadline: ReturnType<typeof setTimeout> | undefined;
-  /** Connection counts shared with the workers; undefined when no listener is load-balanced. */
-  #shares: SharedArrayBuffer | undefined;
-  #counts: Int32Array | undefined;
-  readonly #slots: boolean[] = [];
+  #scheduled = false;
+  #timer: TimerId | undefined;
 
   /** Creates a supervisor; nothing runs until {@link start}. */
   constructor(config: SupervisorConfig) {
     this.#config = config;
+    this.#clock = config.clock ?? realClock;
     this.#desired = Math.max(1, config.workers);
+    this.#ceiling = config.maxWorkers ??
+      Math.max(this.#desired, 4 * navigator.hardwareConcurrency);
     this.#listeners = config.worker.listeners;
+    this.#policy = policyConfig(config);
+    this.#workers = new WorkerSet(config, undefined);
+    this.#launch.promise.catch(() => {});
   }
 
   /** Resolves once every worker has exited after {@link shutdown}. */
@@ -163,14 +120,9 @@ export class Supervisor {
     return this.#finished.promise;
   }
 
-  /** The addresses workers listen on (port 0 resolved). */
-  get addresses(): ListenSpec[] {
-    return this.#listeners;
-  }
-
   /** Workers currently running (starting, serving or leaving). */
   get size(): number {
-    return this.#records.size;
+    return this.#workers.size;
   }
 
   /** Workers wanted. */
@@ -185,37 +137,15 @@ export class Supervisor {
    * interval.
    */
   async start(): Promise<ListenSpec[]> {
-    try {
-      this.#listeners = this.#bindPorts(this.#config.worker.listeners);
-    } catch (error) {
-      this.#closeAnchors();
-      throw error;
-    }
-    const { listenMode } = this.#config.worker;
-    if (this.#listeners.some((spec) => sharesAcceptQueue(spec, listenMode))) {
-      this.#shares = new SharedArrayBuffer(
-        Int32Array.BYTES_PER_ELEMENT * (BALANCE_HEADER + BALANCE_SLOTS),
-      );
-      this.#counts = new Int32Array(this.#shares);
-    }
-    this.#heartbeat = setInterval(() => this.#beat(), this.#config.heartbeatInterval ?? 1000);
-    this.#lastSpawn = Date.now();
-    const first = this.#create();
-    try {
-      await first.ready.promise;
-    } catch (error) {
-      this.#stopping = true;
-      this.#done = true;
-      clearInterval(this.#heartbeat);
-      for (const record of this.#records) this.#abandon(record);
-      this.#closeAnchors();
-      throw error;
-    }
-    this.#started = true;
-    this.#settle();
+    this.#anchors = holdSockets(this.#config.worker.listeners, this.#config.worker.listenMode);
+    this.#listeners = this.#anchors.listeners;
+    if (this.#anchors.shared) this.#board = new BalanceBoard();
+    this.#workers = new WorkerSet(this.#config, this.#board);
+    this.#wake();
+    await this.#launch.promise;
     if (this.#config.spawnInterval === 0) {
-      const initial = [...this.#records].filter((r) => r.state === "starting");
-      await Promise.all(initial.map((r) => r.ready.promise.catch(() => {})));
+      const initial = this.#workers.all().filter((w) => w.handle.state === "starting");
+      await Promise.all(initial.map((w) => w.ready.promise.catch(() => {})));
     }
     return this.#listeners;
   }
@@ -224,589 +154,360 @@ export class Supervisor {
    * Graceful restart of every worker, one at a time: a new worker (loading the app afresh)
    * starts and listens, then an old one stops accepting and drains. If a new worker fails to
    * start, the restart stops there and the remaining old workers keep serving. A restart asked
-   * for while one runs starts over once it ends (the code may have changed again).
+   * for while one runs starts over once it ends (the code may have changed again). Resolves
+   * when the restart has finished or stopped.
    */
   restart(): Promise<void> {
     if (this.#stopping) return Promise.resolve();
-    if (this.#restarting !== undefined) {
-      this.#restartAgain = true;
-      return this.#restarting;
-    }
-    const run = async () => {
-      do {
-        this.#restartAgain = false;
-        await this.#rollingRestart();
-      } while (this.#restartAgain && !this.#stopping);
-    };
-    this.#restarting = run().finally(() => {
-      this.#restarting = undefined;
-    });
-    return this.#restarting;
+    const done = this.#restarts.ask();
+    this.#enqueue({ kind: "restart" });
+    return done;
   }
 
-  async #rollingRestart(): Promise<void> {
-    // Every worker spawned before now may run the old code.
-    const cutoff = this.#nextId;
-    const isOld = (r: WorkerRecord) =>
-      r.id < cutoff && (r.state === "starting" || r.state === "serving");
-    const total = [...this.#records].filter(isOld).length;
-    log.info("restart begun: {count} worker(s) to replace, one at a time", { count: total });
-    let replaced = 0;
-    for (;;) {
-      if (this.#stopping) return;
-      const old = [...this.#records].filter(isOld);
-      if (old.length === 0) break;
-      const record = old.find((r) => r.state === "serving") ?? old[0];
-      if (record.state === "starting") {
-        // Let it come up first, then replace it like the others.
-        await record.ready.promise.catch(() => {});
-        continue;
-      }
-      const outcome = await new Promise<RestartOutcome>((resolve) => {
-        this.#restartWaiter = resolve;
-        record.outgoing = true;
-        this.#settle();
-      });
-      this.#restartWaiter = undefined;
-      if (!outcome.ok) {
-        if (this.#stopping) return;
-        log.error(
-          "restart stopped after {replaced} of {count} worker(s): {reason}; the old workers keep serving",
-          { replaced, count: total, reason: outcome.reason },
-        );
-        return;
-      }
-      replaced++;
-    }
-    log.info("restart finished: {count} worker(s) replaced", { count: replaced });
-  }
-
-  /** One worker more (TTIN). */
+  /** One worker more (TTIN), up to the ceiling. */
   grow(): void {
-    if (this.#stopping) return;
-    this.#desired++;
-    log.info("worker count raised to {count}", { count: this.#desired });
-    this.#settle();
+    this.#enqueue({ kind: "grow" });
   }
 
   /** One worker fewer, never below one (TTOU). */
   shrink(): void {
-    if (this.#stopping) return;
-    if (this.#desired <= 1) {
-      log.info("worker count stays at 1: it cannot go lower");
-      return;
-    }
-    this.#desired--;
-    log.info("worker count lowered to {count}", { count: this.#desired });
-    this.#settle();
+    this.#enqueue({ kind: "shrink" });
   }
 
   /**
    * Graceful shutdown: every worker stops accepting, closes its idle keep-alive connections at
-   * once and finishes the requests in flight; after the graceful timeout the rest are
-   * terminated. Calling it again (a second signal) terminates at once.
+   * once and finishes the requests in flight; after the graceful timeout the rest are cut.
+   * Calling it again (a second signal) terminates at once.
    */
   shutdown(): Promise<void> {
-    if (this.#stopping) {
-      if (this.#records.size > 0) {
-        log.warning("second shutdown request: terminating {count} worker(s) now", {
-          count: this.#records.size,
-        });
-        for (const record of this.#records) this.#abandon(record);
-        this.#finish();
-      }
-      return this.#finished.promise;
-    }
-    this.#stopping = true;
-    clearInterval(this.#heartbeat);
-    clearTimeout(this.#pumpTimer);
-    this.#restartWaiter?.({ ok: false, reason: "shutting down" });
-    log.info("shutdown begun: {count} worker(s) finishing their requests", {
-      count: this.#records.size,
-    });
-    this.#shutdownDeadline = setTimeout(() => {
-      if (this.#records.size === 0) return;
-      log.warning("graceful timeout reached: terminating {count} worker(s)", {
-        count: this.#records.size,
-      });
-      for (const record of this.#records) this.#abandon(record);
-      this.#finish();
-    }, this.#config.gracefulTimeout);
-    for (const record of this.#records) {
-      if (record.state === "starting") this.#abandon(record);
-      else this.#retire(record, "drain", "shutdown");
-    }
-    if (this.#records.size === 0) this.#finish();
+    this.#enqueue({ kind: "shutdown" });
     return this.#finished.promise;
   }
 
+  // -------------------------------------------------------------------------------------------
+  // The main loop
+
+  #enqueue(event: Event): void {
+    this.#events.push(event);
+    this.#wake();
+  }
+
+  #wake(): void {
+    if (this.#scheduled || this.#done) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.#turn());
+  }
+
+  /** One turn: events, heartbeats, the policy's actions, then sleep. */
+  #turn(): void {
+    this.#scheduled = false;
+    const now = this.#clock.now();
+    for (const event of this.#events.splice(0)) {
+      if (!this.#done) this.#take(event, now);
+    }
+    if (this.#done) return;
+    this.#heartbeat(now);
+    const wait = this.#act(now);
+    if (this.#done) return;
+    this.#say.waits(this.#workers.all());
+    this.#board?.publishAccepting(this.#workers.count((h) => h.accepting));
+    this.#say.summarise(now);
+    if (this.#stopping && this.#workers.size === 0) return this.#finish();
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    const beat = this.#lastPing + (this.#config.heartbeatInterval ?? 1000);
+    const until = Math.min(wait, beat, this.#say.summaryDue);
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#wake();
+    }, Math.max(0, until - now));
+  }
+
+  /** Applies the policy until it has nothing more to do now; returns when to look again. */
+  #act(now: number): number {
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      let wait = Infinity;
+      let acted = false;
+      for (const action of decide(this.#snapshot(), this.#policy, now)) {
+        if (this.#done) return wait;
+        if (action.type === "wait") wait = action.until;
+        else {
+          try {
+            this.#apply(action, now);
+          } catch (error) {
+            // A bug here must not end the server with every worker: say it, go on.
+            log.error("supervisor: {action} failed: {reason}", {
+              action: JSON.stringify(action),
+              reason: error instanceof Error ? error.stack : String(error),
+            });
+          }
+          acted = true;
+        }
+      }
+      if (!acted) return wait;
+    }
+    return now;
+  }
+
+  #snapshot(): PoolSnapshot {
+    return {
+      desired: this.#desired,
+      launching: this.#launching,
+      stopping: this.#stopping,
+      workers: this.#workers.all().map((w) => w.handle),
+      lastSpawn: this.#lastSpawn,
+      lastCrashReplacement: this.#lastCrashReplacement,
+      backoff: this.#backoff,
+      restart: this.#restarts.state,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events: facts from workers and requests from outside
+
+  #take(event: Event, now: number): void {
+    switch (event.kind) {
+      case "message":
+        return this.#lifecycle(event.live, event.message, now);
+      case "exit":
+        return this.#ended(event.live, event.reason, now);
+      case "restart":
+        if (this.#stopping) return this.#restarts.settle();
+        return this.#beginRestart();
+      case "shutdown":
+        return this.#beginShutdown();
+      default: {
+        if (this.#stopping) return;
+        const before = this.#desired;
+        const grow = event.kind === "grow";
+        this.#desired = nextDesired(before, grow ? 1 : -1, this.#ceiling);
+        this.#say.count(before, this.#desired, this.#ceiling, grow);
+      }
+    }
+  }
+
+  /** A message from a worker; the ones that change only facts are taken at once. */
+  #message(live: Live, data: unknown): void {
+    const message = parseFromWorker(data);
+    if (message === undefined || live.handle.state === "gone") return;
+    const now = this.#clock.now();
+    live.handle.seen(now);
+    if (message.type === "pong") {
+      live.handle.report(message.requests, message.heap);
+      this.#wake();
+    } else if (message.type === "log") {
+      const text = live.lines.log(message.message, now);
+      if (text !== undefined) this.#say.fromWorker(live.handle.id, message.level, text);
+    } else if (message.type === "access") {
+      const line = live.lines.access(message.line, now);
+      if (line !== undefined) writeAccess(line);
+    } else this.#enqueue({ kind: "message", live, message });
+  }
+
+  #lifecycle(live: Live, message: FromWorker, now: number): void {
+    const { handle } = live;
+    if (handle.state === "gone") return;
+    switch (message.type) {
+      case "listening":
+        if (!handle.may("serving")) return;
+        handle.listening(now);
+        this.#say.started(handle.id, live.maxRequests);
+        live.ready.resolve();
+        this.#launching = false;
+        this.#launch.resolve();
+        return;
+      case "retire":
+        if (handle.state === "serving") handle.limit(message.reason);
+        return;
+      case "failed":
+        return this.#ended(live, message.message, now);
+      case "exiting":
+        handle.report(message.requests);
+        return this.#ended(live, message.reason, now);
+      case "crashed": {
+        handle.report(message.requests);
+        if (handle.state === "starting") return this.#ended(live, message.reason, now);
+        const text = escapeLine(message.reason, MAX_LOG_LINE);
+        this.#say.crashed(
+          handle.id,
+          handle.state === "retiring",
+          handle.crash !== undefined,
+          text,
+          now,
+        );
+        handle.crashed(text);
+        return;
+      }
+      case "closed":
+        if (handle.state === "retiring") handle.stoppedAccepting();
+        return;
+      case "retired":
+        if (handle.state !== "retiring") return;
+        this.#say.retired(handle.id, message.cut);
+        this.#remove(live);
+    }
+  }
+
+  /** A worker ended without being asked: it is replaced, with back-off if it never served. */
+  #ended(live: Live, reason: string, now: number, force = false): void {
+    const { handle } = live;
+    if (handle.state === "gone") return;
+    const text = escapeLine(reason, MAX_LOG_LINE);
+    if (handle.state === "retiring") {
+      this.#say.endedWhileRetiring(handle.id, text);
+      return this.#remove(live, force);
+    }
+    if (this.#launching) {
+      // The first worker: the server does not start, and start() says why.
+      this.#done = true;
+      for (const other of this.#workers.all()) this.#remove(other, force);
+      this.#anchors?.close();
+      this.#launch.reject(new WorkerStartError(text));
+      return;
+    }
+    if (this.#stopping) return this.#remove(live, force);
+    const wasStarting = handle.state === "starting";
+    const verdict = recordExit(this.#backoff, this.#restarts.state, handle, now);
+    this.#backoff = verdict.backoff;
+    this.#remove(live, force);
+    if (verdict.stopsRestart) {
+      for (const other of this.#workers.all()) other.handle.keep();
+      this.#restarts.stop("the new workers do not start");
+    }
+    const missing = this.#workers.count(isActive) < this.#desired;
+    const accepting = this.#workers.count((h) => h.accepting) > 0;
+    this.#say.died(handle.id, {
+      what: wasStarting
+        ? "could not start"
+        : verdict.startFailure
+        ? "crashed right after start"
+        : "crashed",
+      retry: !missing ? undefined : verdict.startFailure
+        ? {
+          delay: backoffUntil(verdict.backoff, accepting) - now,
+          failures: verdict.backoff.failures,
+        }
+        : "replacing",
+      reason: text,
+    }, now);
+  }
+
+  #beginRestart(): void {
+    this.#restarts.begin(
+      this.#nextId,
+      this.#workers.count((h) => h.state === "serving" && !h.outgoing),
+    );
+  }
+
+  #beginShutdown(): void {
+    this.#say.shutdown(this.#stopping, this.#workers.size);
+    if (this.#stopping) {
+      for (const live of this.#workers.all()) this.#remove(live, true);
+      return;
+    }
+    this.#stopping = true;
+    this.#restarts.settle();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Effects of the policy's actions
+
+  #apply(action: Exclude<Action, { type: "wait" }>, now: number): void {
+    const live = "id" in action ? this.#workers.get(action.id)! : undefined!;
+    switch (action.type) {
+      case "spawn":
+        for (let i = 0; i < action.count; i++) this.#spawn(now);
+        this.#lastSpawn = now;
+        return;
+      case "limit":
+        live.handle.limit(action.cause);
+        if (action.cause === "crash") this.#lastCrashReplacement = now;
+        else this.#say.overMemory(action.id, live.handle.heap, this.#policy.maxWorkerMemory);
+        return;
+      case "retire":
+        return this.#retire(live, action.mode, action.cause, now);
+      case "abandon":
+        return this.#abandon(live, action.cause, now);
+      case "restart-next":
+        live.handle.replace();
+        return this.#restarts.next(action.id);
+      case "restart-step":
+        return this.#restarts.step();
+      case "restart-finished":
+        if (this.#restarts.finish()) this.#beginRestart();
+        return;
+      case "forgive":
+        this.#backoff = NO_BACKOFF;
+    }
+  }
+
+  #spawn(now: number): void {
+    this.#workers.spawn(this.#nextId++, now, this.#listeners, (live) => ({
+      message: (data) => this.#message(live, data),
+      exit: (reason) => this.#enqueue({ kind: "exit", live, reason }),
+    }));
+  }
+
+  #retire(live: Live, mode: RetireMode, cause: RetireCause, now: number): void {
+    const { handle } = live;
+    const graceful = this.#config.gracefulTimeout;
+    if (handle.state !== "retiring") {
+      this.#say.retiring(handle.id, retireText(cause, live.maxRequests));
+    }
+    handle.retire(mode, cause, now + graceful + RETIRE_GRACE);
+    live.transport.send({ type: "retire", mode, within: graceful });
+  }
+
+  #abandon(live: Live, cause: string, now: number): void {
+    const { handle } = live;
+    switch (cause) {
+      case "hung":
+        this.#say.hung(handle.id, Math.round((now - handle.lastSeen) / 1000), ++this.#hung);
+        return this.#ended(live, "no heartbeat", now, true);
+      case "start-timeout":
+        return this.#ended(
+          live,
+          `did not start listening within ${this.#policy.startTimeout / 1000} s`,
+          now,
+          true,
+        );
+      case "retire-timeout":
+        this.#say.retireTimeout(handle.id, this.#stopping);
+        return this.#remove(live, true);
+      default:
+        this.#say.stoppedBeforeServing(
+          handle.id,
+          cause === "fewer-workers" ? "fewer workers wanted" : cause,
+        );
+        this.#remove(live);
+    }
+  }
+
+  #remove(live: Live, force = false): void {
+    this.#workers.remove(live, force);
+    this.#say.forget(live.handle.id);
+  }
+
   #finish(): void {
-    if (this.#done || this.#records.size > 0) return;
     this.#done = true;
-    clearTimeout(this.#shutdownDeadline);
-    clearInterval(this.#heartbeat);
-    clearTimeout(this.#pumpTimer);
-    this.#closeAnchors();
-    log.info("shutdown finished");
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#anchors?.close();
+    // A crash loop cut short by the shutdown is still summarised.
+    this.#say.summarise(Infinity);
+    this.#say.finished();
     this.#finished.resolve();
   }
 
   // -------------------------------------------------------------------------------------------
-  // Sockets
+  // Heartbeats and waits
 
-  /**
-   * Resolves port 0 to a real port (so every worker, and its permissions, names the same one)
-   * and opens each socket the workers will share through one accept queue.
-   */
-  #bindPorts(specs: ListenSpec[]): ListenSpec[] {
-    const { listenMode } = this.#config.worker;
-    return specs.map((spec) => {
-      if (spec.kind !== "tcp") return spec;
-      if (!sharesAcceptQueue(spec, listenMode)) {
-        return spec.port === 0 ? { ...spec, port: freePort(spec.hostname) } : spec;
-      }
-      for (let attempt = 1;; attempt++) {
-        const port = spec.port === 0 ? freePort(spec.hostname) : spec.port;
-        try {
-          const anchor = listenShared({ hostname: spec.hostname, port });
-          this.#anchors.push(anchor);
-          return { ...spec, port: (anchor.addr as Deno.NetAddr).port };
-        } catch (error) {
-          // Another process took the free port between the probe and the bind: probe again.
-          if (spec.port !== 0 || !(error instanceof Deno.errors.AddrInUse) || attempt === 5) {
-            const host = spec.hostname.includes(":") ? `[${spec.hostname}]` : spec.hostname;
-            throw new Error(`cannot listen on ${host}:${port}: ${describe(error)}`);
-          }
-        }
-      }
-    });
-  }
-
-  #closeAnchors(): void {
-    for (const anchor of this.#anchors.splice(0)) {
-      try {
-        anchor.close();
-      } catch {
-        // Already closed.
-      }
+  #heartbeat(now: number): void {
+    if (now < this.#lastPing + (this.#config.heartbeatInterval ?? 1000)) return;
+    this.#lastPing = now;
+    const seq = ++this.#seq;
+    for (const live of this.#workers.all()) {
+      live.transport.send({ type: "ping", seq });
+      const dropped = live.lines.takeDropped();
+      if (dropped > 0) this.#say.dropped(live.handle.id, dropped);
     }
   }
-
-  // -------------------------------------------------------------------------------------------
-  // The pool
-
-  #limitFor(): number {
-    const max = this.#config.maxReqsPerChild;
-    const min = this.#config.minReqsPerChild;
-    if (!Number.isFinite(max) || min === undefined) return max;
-    return min + Math.floor(Math.random() * (max - min + 1));
-  }
-
-  /** Workers that count towards the pool: starting or serving, and not being replaced. */
-  #active(): WorkerRecord[] {
-    return [...this.#records].filter((r) =>
-      (r.state === "starting" || r.state === "serving") && !r.outgoing
-    );
-  }
-
-  /**
-   * Brings the pool towards its wanted shape after any change: retires workers whose
-   * replacements are serving, retires workers beyond the wanted count, and spawns the missing.
-   */
-  #settle(): void {
-    if (this.#stopping || !this.#started) return;
-    const serving = this.#active().filter((r) => r.state === "serving").length;
-    for (const record of this.#records) {
-      // A limited worker keeps accepting only while no other worker does.
-      if (record.state === "limited" && serving >= 1) {
-        const why = record.limitReason === "app"
-          ? "the app called retireWorker()"
-          : `its limit of ${record.maxRequests} requests was reached`;
-        this.#retire(record, "recycle", why);
-      }
-      // An old worker leaves a restart once the pool is full without it.
-      if (record.outgoing && record.state === "serving" && serving >= this.#desired) {
-        this.#retire(record, "recycle", "restart");
-      }
-    }
-    const active = this.#active();
-    if (active.length > this.#desired) {
-      // Newest first, and workers still starting before serving ones.
-      const extra = active.sort((
-        a,
-        b,
-      ) => (a.state === b.state ? b.id - a.id : a.state === "starting" ? -1 : 1))
-        .slice(0, active.length - this.#desired);
-      for (const record of extra) {
-        if (record.state === "starting") {
-          log.info("worker {id} stopped before it served: fewer workers wanted", { id: record.id });
-          this.#abandon(record);
-        } else {
-          this.#retire(record, "recycle", "fewer workers wanted");
-        }
-      }
-    }
-    this.#pump();
-  }
-
-  /** Spawns missing workers, one per spawn interval and not before the back-off allows. */
-  #pump(): void {
-    if (this.#stopping || this.#pumpTimer !== undefined) return;
-    while (this.#active().length < this.#desired) {
-      const at = Math.max(this.#lastSpawn + this.#config.spawnInterval, this.#notBefore);
-      const wait = at - Date.now();
-      if (wait > 0) {
-        this.#pumpTimer = setTimeout(() => {
-          this.#pumpTimer = undefined;
-          this.#pump();
-        }, wait);
-        return;
-      }
-      this.#lastSpawn = Date.now();
-      this.#create();
-    }
-  }
-
-  #create(): WorkerRecord {
-    const id = this.#nextId++;
-    const worker = new Worker(this.#config.workerUrl, {
-      type: "module",
-      name: `starlight-worker-${id}`,
-      deno: { permissions: this.#config.permissions(this.#listeners) },
-    } as WorkerOptions);
-    const record: WorkerRecord = {
-      id,
-      worker,
-      state: "starting",
-      startedAt: Date.now(),
-      servingAt: 0,
-      lastSeen: 0,
-      maxRequests: this.#limitFor(),
-      limitReason: undefined,
-      outgoing: false,
-      holdsRestart: false,
-      retireDeadline: 0,
-      slot: this.#takeSlot(),
-      ready: Promise.withResolvers<void>(),
-    };
-    record.ready.promise.catch(() => {});
-    this.#records.add(record);
-    worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
-      try {
-        this.#onMessage(record, event.data);
-      } catch (error) {
-        log.error("worker {id}: message not handled: {reason}", {
-          id: record.id,
-          reason: describe(error),
-        });
-      }
-    });
-    worker.addEventListener("error", (event: ErrorEvent) => {
-      // Without this the uncaught error would end the whole process.
-      event.preventDefault();
-      this.#died(record, `uncaught ${(event.message || "error").replace(/^Uncaught /, "")}`);
-    });
-    worker.addEventListener("messageerror", () => {});
-    const config: WorkerConfig = {
-      ...this.#config.worker,
-      listeners: this.#listeners,
-      id,
-      maxRequests: record.maxRequests,
-      balance: this.#shares !== undefined && record.slot >= 0
-        ? { shares: this.#shares, slot: record.slot }
-        : undefined,
-    };
-    this.#send(record, { type: "start", config });
-    return record;
-  }
-
-  #send(record: WorkerRecord, message: ToWorker): void {
-    try {
-      record.worker.postMessage(message);
-    } catch {
-      // The worker is already gone; the heartbeat notices.
-    }
-  }
-
-  #onMessage(record: WorkerRecord, message: FromWorker): void {
-    if (record.state === "gone" || message === null || typeof message !== "object") return;
-    record.lastSeen = Date.now();
-    switch (message.type) {
-      case "listening":
-        this.#listening(record);
-        break;
-      case "failed":
-        this.#died(record, String(message.message));
-        break;
-      case "limit":
-        this.#limited(record, message.reason);
-        break;
-      case "exiting":
-        this.#died(record, String(message.reason));
-        break;
-      case "crashed":
-        this.#died(record, String(message.reason), true);
-        break;
-      case "log": {
-        const text = String(message.message);
-        if (message.level === "error") {
-          log.error("worker {id}: {message}", { id: record.id, message: text });
-        } else if (message.level === "warning") {
-          log.warning("worker {id}: {message}", { id: record.id, message: text });
-        } else log.info("worker {id}: {message}", { id: record.id, message: text });
-        break;
-      }
-      case "access":
-        writeAccess(String(message.line));
-        break;
-      case "closed":
-        this.#releaseRestart(record);
-        break;
-      case "retired":
-        if (record.state === "retiring") {
-          log.info("worker {id} retired", { id: record.id });
-          this.#remove(record);
-        }
-        break;
-      case "pong":
-        break;
-    }
-  }
-
-  #listening(record: WorkerRecord): void {
-    if (record.state !== "starting") return;
-    record.state = "serving";
-    record.servingAt = Date.now();
-    const limit = Number.isFinite(record.maxRequests)
-      ? ` (request limit ${record.maxRequests})`
-      : "";
-    log.info(`worker {id} started${limit}`, { id: record.id });
-    record.ready.resolve();
-    this.#publishAccepting();
-    if (this.#stopping) {
-      this.#retire(record, "drain", "shutdown");
-      return;
-    }
-    this.#settle();
-  }
-
-  #limited(record: WorkerRecord, reason: LimitReason): void {
-    if (record.state !== "serving") return;
-    record.state = "limited";
-    record.limitReason = reason;
-    // Retired at once if another worker accepts, else as soon as its replacement does.
-    this.#settle();
-    if (record.state === "limited") {
-      log.info("worker {id} keeps accepting until its replacement listens: no other worker does", {
-        id: record.id,
-      });
-    }
-  }
-
-  #retire(record: WorkerRecord, mode: RetireMode, reason: string): void {
-    if (record.state === "retiring" || record.state === "gone") {
-      if (record.state === "retiring" && mode === "drain") {
-        this.#send(record, {
-          type: "retire",
-          mode,
-          deadline: Date.now() + this.#config.gracefulTimeout,
-        });
-      }
-      return;
-    }
-    if (record.state === "starting") {
-      this.#abandon(record);
-      return;
-    }
-    const wasOutgoing = record.outgoing;
-    record.state = "retiring";
-    record.outgoing = false;
-    record.retireDeadline = Date.now() + this.#config.gracefulTimeout + RETIRE_GRACE;
-    log.info("worker {id} retiring: {reason}", { id: record.id, reason });
-    this.#publishAccepting();
-    this.#send(record, {
-      type: "retire",
-      mode,
-      deadline: Date.now() + this.#config.gracefulTimeout,
-    });
-    // The restart goes on (and restart() resolves) once this worker takes no new connection,
-    // so a client that connects afterwards always reaches new code.
-    record.holdsRestart = wasOutgoing;
-  }
-
-  /** A retiring worker stopped accepting (or is gone): a restart waiting for it goes on. */
-  #releaseRestart(record: WorkerRecord): void {
-    if (!record.holdsRestart) return;
-    record.holdsRestart = false;
-    this.#restartWaiter?.({ ok: true });
-  }
-
-  /**
-   * A worker failed: replace it, backing off if it failed at start or right after. With
-   * `graceful` (an uncaught error it reported itself) a serving worker finishes its requests
-   * while the replacement starts; otherwise it is gone already.
-   */
-  #died(record: WorkerRecord, reason: string, graceful = false): void {
-    if (record.state === "gone") return;
-    const state = record.state;
-    const wasOutgoing = record.outgoing;
-    if (state === "retiring") {
-      if (graceful) {
-        log.error("worker {id} (retiring) crashed: {reason}", { id: record.id, reason });
-      } else {
-        log.info("worker {id} ended while retiring: {reason}", { id: record.id, reason });
-        this.#remove(record);
-      }
-      return;
-    }
-    record.ready.reject(new WorkerStartError(reason));
-    // A serving worker that reported its own crash finishes its requests; the rest are gone.
-    const leave = () => {
-      if (graceful && state !== "starting") {
-        record.outgoing = false;
-        this.#retire(record, "recycle", "it crashed");
-      } else {
-        this.#remove(record);
-      }
-    };
-    if (this.#stopping || (!this.#started && state === "starting")) {
-      leave(); // start() reports a first worker's failure itself.
-      return;
-    }
-    const now = Date.now();
-    const early = state === "starting" ||
-      now - (record.servingAt || record.startedAt) < EARLY_DEATH;
-    const what = state === "starting"
-      ? "could not start"
-      : early
-      ? "crashed right after start"
-      : "crashed";
-    let restartStopped = false;
-    if (this.#restartWaiter !== undefined && !wasOutgoing && early) {
-      // The new code does not start: keep the old workers, try no further.
-      for (const r of this.#records) r.outgoing = false;
-      restartStopped = true;
-    }
-    const missing = this.#active().filter((r) => r !== record).length < this.#desired;
-    let retry = "";
-    if (early) {
-      // Workers dying together (spawned before the last failure) count as one failure.
-      if (record.startedAt > this.#lastFailure || this.#failures === 0) this.#failures++;
-      this.#lastFailure = now;
-      const delay = Math.min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (this.#failures - 1));
-      this.#notBefore = now + delay;
-      if (missing) {
-        retry = ` (next attempt in ${delay / 1000} s, ${this.#failures} failure(s) in a row)`;
-      }
-    } else if (missing) {
-      retry = ", replacing it";
-    }
-    if (graceful && state !== "starting") retry += " (it finishes the requests it has)";
-    log.error(`worker {id} ${what}${retry}: {reason}`, { id: record.id, reason });
-    leave();
-    if (wasOutgoing) this.#restartWaiter?.({ ok: true });
-    if (restartStopped) {
-      this.#restartWaiter?.({ ok: false, reason: "the new workers do not start" });
-    }
-    this.#settle();
-  }
-
-  /** Forgets a worker that is leaving now, terminating its thread if it still runs. */
-  #remove(record: WorkerRecord): void {
-    if (record.state === "gone") return;
-    record.state = "gone";
-    record.outgoing = false;
-    try {
-      record.worker.terminate();
-    } catch {
-      // Already ended.
-    }
-    this.#records.delete(record);
-    this.#freeSlot(record);
-    this.#publishAccepting();
-    this.#releaseRestart(record);
-    record.ready.reject(new WorkerStartError(`worker ${record.id} stopped before it listened`));
-    if (this.#stopping) this.#finish();
-  }
-
-  #takeSlot(): number {
-    if (this.#counts === undefined) return -1;
-    const slot = this.#slots.indexOf(false);
-    const taken = slot >= 0 ? slot : this.#slots.length < BALANCE_SLOTS ? this.#slots.length : -1;
-    if (taken < 0) return -1;
-    this.#slots[taken] = true;
-    Atomics.store(this.#counts, BALANCE_HEADER + taken, 0);
-    Atomics.store(this.#counts, 1, this.#slots.length);
-    return taken;
-  }
-
-  #freeSlot(record: WorkerRecord): void {
-    if (this.#counts === undefined || record.slot < 0) return;
-    // A stuck worker cannot clear its own count: do it for it.
-    Atomics.store(this.#counts, BALANCE_HEADER + record.slot, 0);
-    this.#slots[record.slot] = false;
-    record.slot = -1;
-  }
-
-  /** Tells the workers how many of them accept, for their fair share. */
-  #publishAccepting(): void {
-    if (this.#counts === undefined) return;
-    let accepting = 0;
-    for (const r of this.#records) if (r.state === "serving" || r.state === "limited") accepting++;
-    Atomics.store(this.#counts, 0, accepting);
-  }
-
-  /** Drops a worker without a grace period (shutdown forced, start abandoned). */
-  #abandon(record: WorkerRecord): void {
-    this.#remove(record);
-  }
-
-  #beat(): void {
-    const now = Date.now();
-    const silence = this.#config.heartbeatTimeout ?? 5000;
-    const startLimit = this.#config.startTimeout ?? 60_000;
-    if (this.#failures > 0 && now - this.#lastFailure > EARLY_DEATH) {
-      // A worker serving steadily since the last failure ends the run of failures.
-      const healthy = [...this.#records].some((r) =>
-        r.servingAt > this.#lastFailure && now - r.servingAt >= EARLY_DEATH
-      );
-      if (healthy) this.#failures = 0;
-    }
-    for (const record of [...this.#records]) {
-      if (record.state === "retiring" && now > record.retireDeadline) {
-        log.warning("worker {id} did not finish retiring in time: terminated", { id: record.id });
-        this.#remove(record);
-        continue;
-      }
-      if (record.state === "starting" && now - record.startedAt > startLimit) {
-        this.#died(record, `did not start listening within ${startLimit / 1000} s`);
-        continue;
-      }
-      if (record.lastSeen !== 0 && now - record.lastSeen > silence) {
-        this.#hung++;
-        log.error(
-          "worker {id} has not answered heartbeats for {seconds} s: it is stuck in synchronous code " +
-            "(or its thread ended without a word). It is replaced, but Deno cannot stop a thread " +
-            "stuck in synchronous JavaScript: it keeps a CPU core busy and its open connections " +
-            "unanswered until the server process restarts ({hung} such worker(s) so far)",
-          { id: record.id, seconds: Math.round((now - record.lastSeen) / 1000), hung: this.#hung },
-        );
-        this.#died(record, "no heartbeat");
-        continue;
-      }
-      this.#send(record, { type: "ping", seq: ++this.#seq });
-    }
-  }
-}
-
-/** A port free on `hostname` right now. */
-function freePort(hostname: string): number {
-  const probe = Deno.listen({ hostname, port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

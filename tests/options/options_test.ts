@@ -54,6 +54,8 @@ Deno.test("defaults apply when only the app is given", () => {
     maxReqsPerChild: Infinity,
     minReqsPerChild: undefined,
     spawnInterval: 0,
+    workerTimeout: 30,
+    maxWorkerMemory: Infinity,
     mainProcessDelay: 0.1,
     gracefulTimeout: 30,
     reload: false,

@@ -67,7 +67,17 @@ Deno.test("Deno.exit() and self.close() in the app are noticed at once and repla
 
 Deno.test("a worker stuck in an endless loop is detected and replaced; the server keeps answering", async () => {
   await withServer(
-    ["--port", "0", "--workers", "2", "--graceful-timeout", "1", ...appArgs],
+    [
+      "--port",
+      "0",
+      "--workers",
+      "2",
+      "--graceful-timeout",
+      "1",
+      "--worker-timeout",
+      "2",
+      ...appArgs,
+    ],
     async (server) => {
       await server.waitFor(/worker 2 started/);
       const hung = (await getOnce(server.port, "/hang")).body;

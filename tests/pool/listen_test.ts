@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Client, getOnce } from "../_helpers/load_client.ts";
 import { appArgs, fixtures, withServer, workerIds } from "../_helpers/supervisor.ts";
+import { have, selfSigned } from "../_helpers/listen.ts";
 
 /** Tries `Deno.listen({ reusePort: true })` on `port` from another process; returns its output. */
 async function hijack(port: number): Promise<string> {
@@ -76,3 +77,62 @@ Deno.test("shared mode: a burst of keep-alive connections is spread over the wor
     }
   });
 });
+
+Deno.test({
+  name:
+    "TLS in shared mode with every worker gone: a new client queues and is answered once a worker is back (issue 12, item 7)",
+  ignore: !have("openssl"),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "starlight-pool-tls-" });
+    try {
+      const cert = (await selfSigned(dir))!;
+      // The replacement may start only 2 s after the first worker: a window with no worker.
+      const args = ["--port", "0", "--workers", "1", "--spawn-interval", "2"];
+      const tls = ["--ssl", "--ssl-cert-file", cert.cert, "--ssl-key-file", cert.key];
+      await withServer([...args, ...tls, ...appArgs], async (server) => {
+        const before = await httpsGet(server.port, "/exit", cert.certPem);
+        await server.waitFor(/worker 1 crashed/);
+        assert.doesNotMatch(server.stderr(), /worker 2 started/);
+        const asked = performance.now();
+        // Refused, were the port not held by the supervisor while no worker runs.
+        const reply = await httpsGet(server.port, "/", cert.certPem);
+        assert.match(reply, /^HTTP\/1\.1 200 /);
+        assert.notEqual(reply.split("\r\n\r\n")[1], before.split("\r\n\r\n")[1]);
+        assert.match(server.stderr(), /worker 2 started/);
+        assert.ok(performance.now() - asked > 300, "answered before a worker was back");
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** One HTTPS request on its own connection; the whole response as text. */
+async function httpsGet(port: number, path: string, caCert: string): Promise<string> {
+  const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [caCert] });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    let text = "";
+    const buffer = new Uint8Array(16 * 1024);
+    const decoder = new TextDecoder();
+    try {
+      for (let n; (n = await conn.read(buffer)) !== null;) {
+        text += decoder.decode(buffer.subarray(0, n));
+      }
+    } catch (error) {
+      // node:tls ends with a plain close, no close_notify: the response is complete anyway.
+      if (!(error instanceof Deno.errors.UnexpectedEof) || text === "") throw error;
+    }
+    return text;
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed by reading to the end.
+    }
+  }
+}

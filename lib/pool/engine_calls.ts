@@ -1,0 +1,83 @@
+/**
+ * Every call the pool's worker makes into the engine's `HttpServer`, in one place, so a change
+ * of the engine's names touches only this file. The pool speaks of retirement: the worker asks
+ * to be retired (`retire(reason)`, told through `onRetire`), and keep-alive ends while it
+ * retires.
+ *
+ * @module
+ */
+
+import type { Handler } from "../app/contract.ts";
+import type { RetireReason } from "../app/retire.ts";
+import type { AccessEntry } from "../engine/connection.ts";
+import { engineOptions } from "../engine/config.ts";
+import { HttpServer } from "../engine/server.ts";
+import type { WorkerConfig } from "./protocol.ts";
+
+/** What the engine reports to the worker. */
+export interface EngineEvents {
+  /** The worker should be retired: its request limit was reached, or the app asked. */
+  onRetire(reason: RetireReason): void;
+  /** A problem worth an operator's attention. */
+  warn(message: string, error?: unknown): void;
+  /** One access-log entry per response; omit for none. */
+  access?(entry: AccessEntry): void;
+}
+
+/** The engine as a worker uses it. */
+export interface WorkerEngine {
+  /** Accepts from `listener` until it closes. */
+  serve(listener: Deno.Listener, scheme: string): Promise<void>;
+  /** Live connections. */
+  readonly connections: number;
+  /** Requests started. */
+  readonly requests: number;
+  /** Harakiri: keep-alive ends from now on, and `onRetire(reason)` is called once. */
+  retire(reason: RetireReason): void;
+  /** The supervisor retires this worker: keep-alive ends, nobody is told. */
+  endKeepAlive(): void;
+  /** Closes the listeners. */
+  stopAccepting(): void;
+  /** Asks upgraded connections (WebSockets) to end now (1001). */
+  closeUpgraded(): void;
+  /** Closes idle connections, finishes the rest; resolves when none is left. */
+  drain(): Promise<void>;
+  /** Ends every connection now. */
+  abort(): void;
+}
+
+/**
+ * The engine for a worker's `config`, serving `handler`.
+ *
+ * @example
+ * ```ts ignore
+ * const engine = workerEngine(handler, config, { onRetire: console.log, warn: console.warn });
+ * engine.serve(listener, "http");
+ * ```
+ */
+export function workerEngine(
+  handler: Handler,
+  config: WorkerConfig,
+  events: EngineEvents,
+): WorkerEngine {
+  const http = new HttpServer(engineOptions(config, handler), {
+    warn: events.warn,
+    onRetire: events.onRetire,
+    access: events.access,
+  }, config.maxRequests);
+  return {
+    serve: (listener, scheme) => http.serve(listener, scheme),
+    get connections() {
+      return http.connections;
+    },
+    get requests() {
+      return http.requests;
+    },
+    retire: (why) => http.retire(why),
+    endKeepAlive: () => http.retire(),
+    stopAccepting: () => http.stopAccepting(),
+    closeUpgraded: () => http.closeUpgraded(),
+    drain: () => http.drain(),
+    abort: () => http.abort(),
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * What a worker does, whatever carries its messages: loads the app, opens its listeners, serves,
+ * answers heartbeats with its request count and heap, reports crashes, and leaves when the
+ * supervisor retires it. The transport is a {@link WorkerChannel}: `postMessage` for a thread
+ * (`thread_worker.ts`); a process entry (issue 15) would frame the same messages on stdio.
+ *
+ * @module
+ */
+
+import { AppError, loadApp } from "../app/load.ts";
+import { setRetireHook } from "../app/retire.ts";
+import { formatAccessLine } from "../observe/access_log.ts";
+import { setReasonPhrases } from "../http/status.ts";
+import {
+  boundSpec,
+  listenerScheme,
+  loadTls,
+  openListener,
+  sharesAcceptQueue,
+} from "../listen/open.ts";
+import { WrappedListener } from "../listen/wrapped_listener.ts";
+import { setDefaultMaxMessageSize } from "../websocket/upgrade.ts";
+import { withDenoUpgrade } from "../websocket/deno_upgrade.ts";
+import { withTelemetry } from "../observe/otel.ts";
+import { fallbackWarning, fastPaths } from "../deno/fast_paths.ts";
+import { FairShare } from "./balance.ts";
+import { type WorkerEngine, workerEngine } from "./engine_calls.ts";
+import {
+  describeError,
+  type FromWorker,
+  type RetireMode,
+  type ToWorker,
+  type WorkerConfig,
+} from "./protocol.ts";
+
+/** How the runtime reaches the supervisor. */
+export interface WorkerChannel {
+  /** Sends a message (dropped once the supervisor has let this worker go). */
+  post(message: FromWorker): void;
+  /** Ends this worker, after its last message. */
+  close(): void;
+}
+
+/**
+ * One line for a crash: the error's name and message, and where it was thrown (its first stack
+ * frame).
+ *
+ * @example
+ * ```ts
+ * import { crashLine } from "./worker_runtime.ts";
+ * crashLine("uncaught", new Error("boom")); // "uncaught Error: boom (at file:///…:3:27)"
+ * ```
+ */
+export function crashLine(kind: string, error: unknown): string {
+  const frame = error instanceof Error
+    ? error.stack?.split("\n").find((line) => line.trimStart().startsWith("at "))
+    : undefined;
+  const where = frame === undefined ? "" : ` (${frame.trim()})`;
+  return `${kind} ${describeError(error)}${where}`;
+}
+
+/**
+ * A worker's life, driven by the supervisor's messages.
+ *
+ * @example
+ * ```ts ignore
+ * const runtime = new WorkerRuntime(channel, () => Deno.memoryUsage().heapUsed);
+ * self.addEventListener("message", (event) => runtime.receive(event.data));
+ * ```
+ */
+export class WorkerRuntime {
+  readonly #channel: WorkerChannel;
+  readonly #heap: () => number;
+  #engine: WorkerEngine | undefined;
+  #share: FairShare | undefined;
+  #started = false;
+  #retiring = false;
+  /** Aborts when a shutdown overtakes a recycle: idle connections then close at once. */
+  readonly #drainNow = new AbortController();
+  /** The accept loops; each ends once its listener is closed. */
+  readonly #loops: Promise<void>[] = [];
+  #keepaliveTimeout = 0;
+  readonly #denials = new Set<string>();
+
+  /** `heap()` measures this worker's V8 heap in use. */
+  constructor(channel: WorkerChannel, heap: () => number) {
+    this.#channel = channel;
+    this.#heap = heap;
+  }
+
+  /** Requests started so far. */
+  get requests(): number {
+    return this.#engine?.requests ?? 0;
+  }
+
+  /** A message from the supervisor. */
+  receive(message: ToWorker): void {
+    switch (message?.type) {
+      case "start":
+        if (this.#started) return;
+        this.#started = true;
+        this.#start(message.config);
+        return;
+      case "ping":
+        this.#channel.post({
+          type: "pong",
+          seq: message.seq,
+          requests: this.requests,
+          heap: this.#heap(),
+        });
+        return;
+      case "retire":
+        if (this.#retiring) {
+          if (message.mode === "drain") this.#drainNow.abort();
+          return;
+        }
+        this.#retiring = true;
+        this.#retire(message.mode, message.within);
+    }
+  }
+
+  /**
+   * An uncaught error or unhandled rejection. The worker goes on (ending it would end every
+   * request it serves); the supervisor replaces it.
+   */
+  uncaught(kind: "uncaught" | "unhandled rejection:", error: unknown): void {
+    this.#channel.post({
+      type: "crashed",
+      reason: crashLine(kind, error),
+      requests: this.requests,
+    });
+  }
+
+  /** The app ends the worker now (`Deno.exit()`, `self.close()`): the supervisor hears first. */
+  exiting(reason: string): void {
+    this.#channel.post({ type: "exiting", reason, requests: this.requests });
+  }
+
+  #warn = (message: string, error?: unknown): void => {
+    // A sandboxed app that oversteps fails the same way on every request: name it once.
+    if (error instanceof Deno.errors.NotCapable) {
+      if (this.#denials.has(error.message)) return;
+      this.#denials.add(error.message);
+      message = `permission denied to the app: ${error.message}`;
+    } else if (error !== undefined) {
+      message += `: ${error instanceof Error && error.stack ? error.stack : describeError(error)}`;
+    }
+    this.#channel.post({ type: "log", level: "warning", message });
+  };
+
+  async #start(config: WorkerConfig): Promise<void> {
+    const post = (message: FromWorker) => this.#channel.post(message);
+    if (Number.isFinite(config.maxWsMessage)) setDefaultMaxMessageSize(config.maxWsMessage);
+    setReasonPhrases(config.reasonPhrases);
+    let handler;
+    try {
+      handler = withTelemetry(withDenoUpgrade(await loadApp(config.app)));
+    } catch (error) {
+      const message = error instanceof AppError ? error.message : describeError(error);
+      return post({ type: "failed", message });
+    }
+    if (this.#retiring) return;
+    const engine = workerEngine(handler, config, {
+      onRetire: (reason) => {
+        if (!this.#retiring) post({ type: "retire", reason });
+      },
+      warn: this.#warn,
+      access: config.accessLog
+        ? (entry) => post({ type: "access", line: formatAccessLine(entry) })
+        : undefined,
+    });
+    const listeners: Deno.Listener[] = [];
+    try {
+      if (config.tls !== undefined) await loadTls();
+      for (const spec of config.listeners) {
+        const listener = openListener(spec, config.listenMode, config.tls);
+        listeners.push(listener);
+        const bound = boundSpec(spec, listener);
+        if (bound.kind === "tcp" && spec.kind === "tcp" && bound.port !== spec.port) {
+          throw new Error(`listening on port ${bound.port} instead of ${spec.port}`);
+        }
+      }
+    } catch (error) {
+      for (const listener of listeners) listener.close();
+      return post({ type: "failed", message: `cannot listen: ${describeError(error)}` });
+    }
+    this.#engine = engine;
+    this.#keepaliveTimeout = config.keepaliveTimeout;
+    const share = config.balance === undefined
+      ? undefined
+      : new FairShare(config.balance, () => engine.connections);
+    this.#share = share;
+    setRetireHook(() => engine.retire("app"));
+    listeners.forEach((listener, i) => {
+      const spec = config.listeners[i];
+      const gated = share !== undefined && sharesAcceptQueue(spec, config.listenMode)
+        ? new WrappedListener(listener, (conn) => conn, () => share.allows())
+        : listener;
+      this.#loops.push(
+        engine.serve(gated, listenerScheme(spec, config.tls)).catch((error) =>
+          this.#warn("accept loop failed", error)
+        ),
+      );
+    });
+    post({ type: "listening" });
+    const fallback = fallbackWarning(fastPaths());
+    if (fallback !== undefined) post({ type: "log", level: "warning", message: fallback });
+  }
+
+  async #retire(mode: RetireMode, within: number): Promise<void> {
+    const engine = this.#engine;
+    let cut = 0;
+    if (engine !== undefined) {
+      const deadline = new AbortController();
+      const timer = setTimeout(() => {
+        cut = engine.connections;
+        deadline.abort();
+        engine.abort();
+      }, within);
+      // Every further response says `Connection: close`.
+      if (mode === "recycle") engine.endKeepAlive();
+      engine.stopAccepting();
+      // Upgraded connections (WebSockets) never end by themselves: ask them to (1001).
+      engine.closeUpgraded();
+      this.#share?.leave();
+      // An accept that completed just as the listener closed is handed to its loop a moment
+      // later; once the loops have ended, every accepted connection is known and gets served
+      // (draining at once would close it unanswered).
+      await Promise.all(this.#loops);
+      this.#channel.post({ type: "closed" });
+      // Recycling leaves idle keep-alive connections until their keep-alive timeout unless
+      // their client sends one more request first; draining closes them now. No connection
+      // becomes idle after this point (every response says close), so once the keep-alive
+      // timeout has passed what remains is requests in flight and WebSockets finishing their
+      // close handshake, both of which draining lets end.
+      if (mode === "recycle") {
+        await allClosed(
+          engine,
+          this.#keepaliveTimeout + 250,
+          AbortSignal.any([deadline.signal, this.#drainNow.signal]),
+        );
+      }
+      await engine.drain();
+      clearTimeout(timer);
+    }
+    this.#channel.post({ type: "retired", cut });
+    this.#channel.close();
+  }
+}
+
+/** Resolves once `engine` has no connection left, `within` ms passed, or `signal` aborts. */
+function allClosed(engine: WorkerEngine, within: number, signal: AbortSignal): Promise<void> {
+  const until = Date.now() + within;
+  return new Promise((resolve) => {
+    const check = () => {
+      if (engine.connections === 0 || signal.aborted || Date.now() >= until) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(check, 20);
+    check();
+  });
+}
