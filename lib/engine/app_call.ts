@@ -7,6 +7,7 @@
  */
 
 import type { ServeHandlerInfo } from "../app/contract.ts";
+import { upgradeKey } from "./handoff.ts";
 
 /**
  * The handler's `info`: `completed` costs nothing unless the app asks for it.
@@ -61,6 +62,12 @@ export function unsendable(value: unknown): TypeError | null {
   }
   // Only a network error has status 0.
   if (value.status === 0) return new TypeError("the app returned Response.error()");
+  // A 101 without the hand-off would leave the client believing the protocol switched.
+  if (value.status === 101 && !(upgradeKey in value)) {
+    return new TypeError(
+      "the app returned a 101 response without upgrading the connection (use Deno.upgradeWebSocket)",
+    );
+  }
   return null;
 }
 
