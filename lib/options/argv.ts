@@ -8,14 +8,30 @@
 import { parseArgs } from "node:util";
 import type { CliRequest, ServeOptions } from "./types.ts";
 import { OptionError } from "./error.ts";
+import { envGet } from "../sandbox/query.ts";
 import {
   listenMode,
+  logFormat,
   PARSE_CONFIG,
   type PermissionName,
   type Spec,
   SPEC_BY_NAME,
   takesValue,
 } from "./table.ts";
+
+/**
+ * Deno's own runtime flags, given after the script where they reach Starlight instead: named in
+ * the error so the user moves them.
+ */
+const DENO_RUNTIME_FLAG =
+  /^--(unstable|deny-|ignore-|inspect|v8-flags|env-file|import-map|no-check|check$|lock|no-lock|frozen|cached-only|node-modules-dir|no-remote|no-npm|cert|location|seed|allow-scripts|no-prompt|no-config|conditions|preload|require|vendor|reload|watch-)/;
+
+/** `deno serve` options with no counterpart here, and what to do instead. */
+const DENO_SERVE_ONLY: Readonly<Record<string, string>> = {
+  "--open": "open the banner's URL yourself",
+  "--watch-hmr": "-r/--watch restarts the workers gracefully instead",
+  "--watch-exclude": "-r/--watch skips .git, node_modules and the server's own files",
+};
 
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
   "1": true,
@@ -51,6 +67,8 @@ export function parseCliArgs(argv: string[]): CliRequest {
   });
   const request: CliRequest = { options: {}, help: false, version: false };
   const options = request.options;
+  /** The flag that set the worker count (`--workers` or `--parallel`), for clashes. */
+  let workersFrom: string | undefined;
   for (const token of tokens) {
     if (token.kind === "option-terminator") continue;
     if (token.kind === "positional") {
@@ -59,7 +77,20 @@ export function parseCliArgs(argv: string[]): CliRequest {
     }
     const flag = token.rawName;
     const spec = SPEC_BY_NAME.get(token.name);
-    if (spec === undefined) throw new OptionError(flag, `unknown option ${flag}`);
+    if (spec === undefined) throw unknown(flag);
+    if (spec.kind === "deno-only") {
+      throw new OptionError(
+        flag,
+        `unknown option ${flag}: in deno it is ${spec.deno}; here write ${spec.instead}`,
+      );
+    }
+    if (spec.kind === "parallel" || (spec.kind === "number" && spec.field === "workers")) {
+      const parallel = spec.kind === "parallel";
+      if (workersFrom !== undefined && (workersFrom === "--parallel") !== parallel) {
+        throw new OptionError(flag, `${flag}: the worker count is given twice (${workersFrom})`);
+      }
+      workersFrom = parallel ? "--parallel" : flag;
+    }
     if (spec.kind === "unsupported") {
       throw new OptionError(
         flag,
@@ -90,7 +121,11 @@ function applySwitch(request: CliRequest, spec: Spec, flag: string, text: string
   }
   const on = text === undefined ? true : BOOLEAN_WORDS[text.toLowerCase()];
   if (on === undefined) {
-    throw new OptionError(flag, `${flag}: '${text}' is not 1, 0, true or false`);
+    // `deno serve --watch=src` names paths; here the app's directory is always what is watched.
+    const watch = flag === "--watch"
+      ? " (--watch takes no paths: the app's directory is watched)"
+      : "";
+    throw new OptionError(flag, `${flag}: '${text}' is not 1, 0, true or false${watch}`);
   }
   switch (spec.kind) {
     case "boolean":
@@ -105,7 +140,36 @@ function applySwitch(request: CliRequest, spec: Spec, flag: string, text: string
     case "version":
       request.version = on;
       break;
+    case "parallel":
+      if (on) options.workers = parallelism(flag);
+      break;
   }
+}
+
+/** What `deno serve --parallel` starts: `DENO_JOBS` workers, else one per CPU. */
+function parallelism(flag: string): number {
+  const jobs = envGet("DENO_JOBS");
+  if (jobs === undefined || jobs === "") return navigator.hardwareConcurrency;
+  if (!/^[1-9]\d*$/.test(jobs)) {
+    throw new OptionError(flag, `${flag}: DENO_JOBS='${jobs}' is not a whole number above 0`);
+  }
+  return Number(jobs);
+}
+
+function unknown(flag: string): OptionError {
+  const name = flag.split("=")[0];
+  const instead = DENO_SERVE_ONLY[name];
+  if (instead !== undefined) {
+    return new OptionError(flag, `unknown option ${name}: deno serve's; ${instead}`);
+  }
+  if (DENO_RUNTIME_FLAG.test(name)) {
+    return new OptionError(
+      flag,
+      `unknown option ${name}: it is a deno flag; put it before the script ` +
+        `(deno run ${name} … jsr:@x/starlight app.ts)`,
+    );
+  }
+  return new OptionError(flag, `unknown option ${flag}`);
 }
 
 function applyValue(options: ServeOptions, spec: Spec, flag: string, text: string) {
@@ -126,6 +190,9 @@ function applyValue(options: ServeOptions, spec: Spec, flag: string, text: strin
     }
     case "listen-mode":
       options.listenMode = listenMode(flag, text);
+      break;
+    case "log-format":
+      options.logFormat = logFormat(flag, text);
       break;
     case "listen":
       options.listen = [...options.listen ?? [], text];

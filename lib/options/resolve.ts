@@ -25,6 +25,7 @@ import {
   DEFAULT_LISTEN_MODE,
   DEFAULT_SERVER_SOFTWARE,
   listenMode,
+  logFormat,
   NUMBER_SPEC_BY_FIELD,
   type NumberField,
   PATH_PERMISSIONS,
@@ -113,6 +114,10 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     serverSoftware: text(options, "serverSoftware") ?? DEFAULT_SERVER_SOFTWARE,
     env: text(options, "env") ?? DEFAULT_ENV,
     quiet: boolean(options, "quiet"),
+    logFormat: options.logFormat === undefined
+      ? "text"
+      : logFormat("--log-format", options.logFormat),
+    config: path("config"),
     errorLog: path("errorLog"),
     accessLog: path("accessLog"),
     ssl,

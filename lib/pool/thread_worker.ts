@@ -14,7 +14,9 @@
 /// <reference lib="deno.worker" />
 
 import { formatAccessLine } from "../observe/access_log.ts";
-import { AppError, loadApp } from "../app/load.ts";
+import { AppError, loadApp, type LoadedApp } from "../app/load.ts";
+import { describeAppError } from "../app/errors.ts";
+import { callOnListen, servedAddresses, stopApp } from "../app/lifecycle.ts";
 import { DEFAULT_HEAD_LIMITS } from "../http/head.ts";
 import { setReasonPhrases } from "../http/status.ts";
 import { HttpServer } from "../engine/server.ts";
@@ -123,9 +125,7 @@ function warn(message: string, error?: unknown): void {
     });
     return;
   }
-  const detail = error === undefined
-    ? ""
-    : `: ${error instanceof Error && error.stack ? error.stack : describeError(error)}`;
+  const detail = error === undefined ? "" : `: ${describeAppError(error)}`;
   post({ type: "log", level: "warning", message: message + detail });
 }
 
@@ -180,15 +180,17 @@ class FairShare {
 }
 
 let share: FairShare | undefined;
+/** The app, once loaded: its hooks run when the worker retires. */
+let loaded: LoadedApp | undefined;
 /** Idle limit between requests on a persistent connection (ms). */
 let keepaliveTimeout = 0;
 
 async function start(config: WorkerConfig): Promise<void> {
   if (Number.isFinite(config.maxWsMessage)) setDefaultMaxMessageSize(config.maxWsMessage);
   setReasonPhrases(config.reasonPhrases);
-  let handler;
+  let app: LoadedApp;
   try {
-    handler = await loadApp(config.app);
+    app = loaded = await loadApp(config.app);
   } catch (error) {
     post({
       type: "failed",
@@ -198,7 +200,7 @@ async function start(config: WorkerConfig): Promise<void> {
   }
   if (retiring) return;
   const http = new HttpServer({
-    handler,
+    handler: app.handler,
     timeout: config.timeout,
     headerTimeout: config.headerTimeout,
     keepaliveTimeout: config.keepaliveTimeout,
@@ -230,6 +232,13 @@ async function start(config: WorkerConfig): Promise<void> {
   } catch (error) {
     for (const listener of listeners) listener.close();
     post({ type: "failed", message: `cannot listen: ${describeError(error)}` });
+    return;
+  }
+  try {
+    callOnListen(app.hooks, servedAddresses(config.listeners), app.where);
+  } catch (error) {
+    for (const listener of listeners) listener.close();
+    post({ type: "failed", message: (error as Error).message });
     return;
   }
   server = http;
@@ -299,6 +308,9 @@ async function retire(mode: RetireMode, deadline: number): Promise<void> {
     }
     await http.drain();
     clearTimeout(timer);
+  }
+  if (loaded !== undefined) {
+    await stopApp(loaded.hooks, mode === "drain" ? "shutdown" : "recycle", deadline, true, warn);
   }
   post({ type: "retired" });
   closeWorker();
