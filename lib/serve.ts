@@ -8,7 +8,7 @@
 import { AppError, loadApp, type LoadedApp, toLoadedApp } from "./app/load.ts";
 import { findAppConfig } from "./app/config.ts";
 import { describeAppError } from "./app/errors.ts";
-import { callOnListen, servedAddresses, stopApp } from "./app/lifecycle.ts";
+import { callOnListen, servedAddresses, stopApp, stopReserve } from "./app/lifecycle.ts";
 import "./http/node_reasons.ts";
 import { reasonPhrases } from "./http/status.ts";
 import { bannerLine, listenerUrl } from "./observe/banner.ts";
@@ -243,7 +243,8 @@ async function serveInProcess(
         return stopping;
       }
       const until = Date.now() + options.gracefulTimeout * 1000;
-      const deadline = setTimeout(() => http.abort(), options.gracefulTimeout * 1000);
+      const cutAt = until - stopReserve(app.hooks, until);
+      const deadline = setTimeout(() => http.abort(), cutAt - Date.now());
       stopping = http.drain().then(async () => {
         clearTimeout(deadline);
         opened.close();

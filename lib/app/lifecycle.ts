@@ -11,8 +11,10 @@
  * - `onStop({ reason, signal })`, a Starlight addition to the default export, is awaited when
  *   the worker stops — recycled (restart, request limit, crash, fewer workers) or shut down —
  *   after its last connection has closed, so requests in flight can still use what it closes.
- *   It may take until the `--graceful-timeout` deadline (at least {@link MIN_STOP_MS} ms); then
- *   `signal` aborts and the worker ends anyway. A method of the default export, because that is
+ *   Stopping, draining included, is bounded by `--graceful-timeout`: `onStop` may take what
+ *   remains of it, and connections still open are cut up to {@link STOP_RESERVE_MS} early (at
+ *   most half the timeout) so that it has that much at least. At the deadline `signal` aborts
+ *   and the worker ends anyway. A method of the default export, because that is
  *   where the contract keeps the app's lifecycle (`onListen`), it needs no import of Starlight,
  *   and `deno serve` ignores it.
  * - Then the `unload` event fires on `globalThis`, as it does when a plain Deno program ends
@@ -68,8 +70,29 @@ export interface AppHooks {
   onStop?: (info: StopInfo) => void | Promise<void>;
 }
 
-/** The least time `onStop` gets, even where draining used up the graceful timeout. */
-export const MIN_STOP_MS = 1000;
+/** Time kept back from draining for `onStop`: connections are cut this much before the deadline. */
+export const STOP_RESERVE_MS = 1000;
+
+/** What a stop leaves before the deadline, for the worker to report that it is done. */
+const STOP_MARGIN_MS = 50;
+
+/**
+ * How long before `deadline` (ms since the epoch) a stop cuts the connections still open, so
+ * that `onStop` keeps time of its own: {@link STOP_RESERVE_MS}, at most half the time left, and
+ * nothing for an app without `onStop`.
+ *
+ * @example
+ * ```ts
+ * import { stopReserve } from "./lifecycle.ts";
+ * stopReserve({ onStop() {} }, 30_000, 0); // 1000
+ * stopReserve({ onStop() {} }, 1_000, 0); // 500
+ * stopReserve({}, 30_000, 0); // 0
+ * ```
+ */
+export function stopReserve(hooks: AppHooks, deadline: number, now: number = Date.now()): number {
+  if (hooks.onStop === undefined) return 0;
+  return Math.max(0, Math.min(STOP_RESERVE_MS, (deadline - now) / 2));
+}
 
 /**
  * The hooks of an app value (a default export); none for a bare handler function.
@@ -141,9 +164,9 @@ export function callOnListen(hooks: AppHooks, addresses: Deno.Addr[], where: str
 }
 
 /**
- * Stops the app: awaits `onStop` until `deadline` (ms since the epoch; at least
- * {@link MIN_STOP_MS} from now), then, with `unload`, fires the `unload` event on `globalThis`.
- * Never throws: a failing or late hook is reported through `report`.
+ * Stops the app: awaits `onStop` until just before `deadline` (ms since the epoch), then, with
+ * `unload`, fires the `unload` event on `globalThis`. Never throws: a failing or late hook is
+ * reported through `report`.
  *
  * @example
  * ```ts ignore
@@ -158,7 +181,7 @@ export async function stopApp(
   report: (message: string, error?: unknown) => void,
 ): Promise<void> {
   if (hooks.onStop !== undefined) {
-    const budget = Math.max(MIN_STOP_MS, deadline - Date.now());
+    const budget = Math.max(0, deadline - STOP_MARGIN_MS - Date.now());
     const cut = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((resolve) => {

@@ -16,7 +16,7 @@
 import { formatAccessLine } from "../observe/access_log.ts";
 import { AppError, loadApp, type LoadedApp } from "../app/load.ts";
 import { describeAppError } from "../app/errors.ts";
-import { callOnListen, servedAddresses, stopApp } from "../app/lifecycle.ts";
+import { callOnListen, servedAddresses, stopApp, stopReserve } from "../app/lifecycle.ts";
 import { DEFAULT_HEAD_LIMITS } from "../http/head.ts";
 import { setReasonPhrases } from "../http/status.ts";
 import { HttpServer } from "../engine/server.ts";
@@ -283,10 +283,12 @@ async function retire(mode: RetireMode, deadline: number): Promise<void> {
   const http = server;
   if (http !== undefined) {
     const cut = new AbortController();
+    // Connections still open are cut a little early where the app's onStop needs time too.
+    const cutAt = deadline - (loaded === undefined ? 0 : stopReserve(loaded.hooks, deadline));
     const timer = setTimeout(() => {
       cut.abort();
       http.abort();
-    }, Math.max(0, deadline - Date.now()));
+    }, Math.max(0, cutAt - Date.now()));
     // Every further response says `Connection: close`.
     if (mode === "recycle") http.retireSoon();
     http.stopAccepting();

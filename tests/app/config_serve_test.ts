@@ -15,7 +15,7 @@ import { childrenOf, cmdline, denoProcesses } from "../_helpers/permissions.ts";
 
 const HONO_APP = `import { Hono } from "hono";
 const app = new Hono();
-app.get("/", (c) => c.text("hono project: " + c.req.path));
+app.get("*", (c) => c.text("hono project: " + c.req.path));
 export default app;
 `;
 
