@@ -25,7 +25,15 @@
 
 import type { LogFormat } from "./options/types.ts";
 
-/** A log line's severity. */
+/**
+ * A log line's severity.
+ *
+ * @example
+ * ```ts
+ * import type { LogLevel } from "@x/starlight";
+ * const worthPaging = (level: LogLevel): boolean => level === "error";
+ * ```
+ */
 export type LogLevel = "info" | "warning" | "error";
 
 /**

@@ -27,7 +27,15 @@
 import { isRelaySpec, type ListenSpec } from "../listen/spec.ts";
 import { AppError } from "./errors.ts";
 
-/** Why the app's worker stops. */
+/**
+ * Why the app's worker stops: `recycle` (a fresh worker replaces it) or `shutdown`.
+ *
+ * @example
+ * ```ts
+ * import type { StopReason } from "@x/starlight";
+ * const final = (reason: StopReason): boolean => reason === "shutdown";
+ * ```
+ */
 export type StopReason = "recycle" | "shutdown";
 
 /**

@@ -8,7 +8,6 @@
 import { parseArgs } from "node:util";
 import type { CliRequest, ServeOptions } from "./types.ts";
 import { OptionError } from "./error.ts";
-import { envGet } from "../sandbox/query.ts";
 import {
   listenMode,
   logFormat,
@@ -67,8 +66,6 @@ export function parseCliArgs(argv: string[]): CliRequest {
   });
   const request: CliRequest = { options: {}, help: false, version: false };
   const options = request.options;
-  /** The flag that set the worker count (`--workers` or `--parallel`), for clashes. */
-  let workersFrom: string | undefined;
   for (const token of tokens) {
     if (token.kind === "option-terminator") continue;
     if (token.kind === "positional") {
@@ -83,13 +80,6 @@ export function parseCliArgs(argv: string[]): CliRequest {
         flag,
         `unknown option ${flag}: in deno it is ${spec.deno}; here write ${spec.instead}`,
       );
-    }
-    if (spec.kind === "parallel" || (spec.kind === "number" && spec.field === "workers")) {
-      const parallel = spec.kind === "parallel";
-      if (workersFrom !== undefined && (workersFrom === "--parallel") !== parallel) {
-        throw new OptionError(flag, `${flag}: the worker count is given twice (${workersFrom})`);
-      }
-      workersFrom = parallel ? "--parallel" : flag;
     }
     if (spec.kind === "unsupported") {
       throw new OptionError(
@@ -140,20 +130,7 @@ function applySwitch(request: CliRequest, spec: Spec, flag: string, text: string
     case "version":
       request.version = on;
       break;
-    case "parallel":
-      if (on) options.workers = parallelism(flag);
-      break;
   }
-}
-
-/** What `deno serve --parallel` starts: `DENO_JOBS` workers, else one per CPU. */
-function parallelism(flag: string): number {
-  const jobs = envGet("DENO_JOBS");
-  if (jobs === undefined || jobs === "") return navigator.hardwareConcurrency;
-  if (!/^[1-9]\d*$/.test(jobs)) {
-    throw new OptionError(flag, `${flag}: DENO_JOBS='${jobs}' is not a whole number above 0`);
-  }
-  return Number(jobs);
 }
 
 function unknown(flag: string): OptionError {

@@ -149,8 +149,6 @@ type SpecKind =
   | { kind: "text"; field: TextField }
   | { kind: "listen-mode" }
   | { kind: "log-format" }
-  /** `--parallel`: as many workers as `deno serve --parallel` starts. */
-  | { kind: "parallel" }
   | { kind: "listen" }
   | { kind: "app" }
   | { kind: "permission"; permission: PermissionName }
@@ -317,7 +315,8 @@ const SPECS: readonly Spec[] = [
     defaultText: `number of CPUs, ${CPUS}`,
   },
   {
-    kind: "parallel",
+    kind: "boolean",
+    field: "parallel",
     names: ["parallel"],
     group: "Workers",
     description: "as deno serve --parallel: DENO_JOBS workers, or one per CPU",
@@ -626,7 +625,6 @@ export const NUMBER_SPEC_BY_FIELD: ReadonlyMap<string, NumberSpec> = new Map(
 export function takesValue(spec: Spec): boolean {
   return ![
     "boolean",
-    "parallel",
     "permission",
     "allow-all",
     "help",

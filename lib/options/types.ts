@@ -129,6 +129,11 @@ export interface ServeOptions {
   ipv6?: boolean;
   /** Worker count; 0 serves in the main thread (default: the number of CPUs). */
   workers?: number;
+  /**
+   * As `deno serve --parallel`: `DENO_JOBS` workers, else one per CPU (default `false`). Not
+   * together with `workers`.
+   */
+  parallel?: boolean;
   /** How workers share a TCP port (default {@linkcode DEFAULT_LISTEN_MODE}). */
   listenMode?: ListenMode;
   /** Seconds a connection may be silent while a request or response is in flight (default 300). */

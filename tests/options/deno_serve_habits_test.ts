@@ -30,26 +30,26 @@ Deno.test("--watch is -r/--reload; it takes no paths, and says so", () => {
 });
 
 Deno.test("--parallel is --workers = CPUs, or DENO_JOBS as deno serve reads it", () => {
-  assert.equal(parseCliArgs(["--parallel", "a.ts"]).options.workers, navigator.hardwareConcurrency);
+  const workers = (...argv: string[]) =>
+    resolveOptions(parseCliArgs([...argv, "a.ts"]).options).workers;
+  assert.equal(workers("--parallel"), navigator.hardwareConcurrency);
   const before = Deno.env.get("DENO_JOBS");
   try {
     Deno.env.set("DENO_JOBS", "3");
-    assert.equal(parseCliArgs(["--parallel", "a.ts"]).options.workers, 3);
+    assert.equal(workers("--parallel"), 3);
     Deno.env.set("DENO_JOBS", "many");
-    assertOptionError(() => parseCliArgs(["--parallel", "a.ts"]), "--parallel", /DENO_JOBS='many'/);
+    assertOptionError(() => workers("--parallel"), "--parallel", /DENO_JOBS='many'/);
   } finally {
     if (before === undefined) Deno.env.delete("DENO_JOBS");
     else Deno.env.set("DENO_JOBS", before);
   }
+  for (const argv of [["--parallel", "--workers", "2"], ["--workers=2", "--parallel"]]) {
+    assertOptionError(() => workers(...argv), "--parallel", /given twice \(--workers\)/);
+  }
   assertOptionError(
-    () => parseCliArgs(["--parallel", "--workers", "2", "a.ts"]),
-    "--workers",
-    /given twice \(--parallel\)/,
-  );
-  assertOptionError(
-    () => parseCliArgs(["--workers=2", "--parallel", "a.ts"]),
+    () => resolveOptions({ app: "a.ts", parallel: true, workers: 2 }),
     "--parallel",
-    /given twice \(--workers\)/,
+    /given twice/,
   );
   // Repeating --workers still means the last one.
   assert.equal(parseCliArgs(["--workers=2", "--max-workers=3"]).options.workers, 3);
