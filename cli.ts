@@ -10,6 +10,7 @@
  */
 
 import { AppError } from "./lib/app/load.ts";
+import { type AppConfig, findAppConfig } from "./lib/app/config.ts";
 import { daemonize, DaemonStatus } from "./lib/process/daemon.ts";
 import { helpText, usageLine } from "./lib/options/help.ts";
 import { announcedLines, closeLogs, log } from "./lib/log.ts";
@@ -18,7 +19,10 @@ import {
   parseCliArgs,
   type ResolvedOptions,
   resolveOptions,
+  type ServeOptions,
 } from "./lib/options/mod.ts";
+import { applyServeAddress } from "./lib/options/serve_address.ts";
+import { envGet } from "./lib/sandbox/query.ts";
 import { describeRequestedPermissions, PermissionError } from "./lib/sandbox/permissions.ts";
 import { isRelaunched, parentGone, relaunch, relaunchNeeded } from "./lib/process/relaunch.ts";
 import { serve, type Server } from "./lib/serve.ts";
@@ -37,8 +41,9 @@ function stderr(line: string): void {
  * Runs the CLI with `args` and resolves to the process exit code: 0 after a clean shutdown,
  * 1 when the server cannot start, 2 for a usage error.
  *
- * The order is the original's: options checked; with `-D` the command starts itself detached
- * and waits for it to listen; the identity (`--user`, `--group`) is checked and the pid file
+ * The order is the original's: options checked; the command re-launches itself where deno
+ * lacks the flags or the app's config that workers need (see `lib/process/relaunch.ts`); with
+ * `-D` the command starts itself detached and waits for it to listen; the identity (`--user`, `--group`) is checked and the pid file
  * created; the server starts (logs, listeners, workers); then privileges are dropped and the
  * umask set; at exit the pid file and socket files are removed.
  */
@@ -66,19 +71,19 @@ export async function main(args: string[]): Promise<number> {
   const daemon = DaemonStatus.fromEnvironment();
   let server: Server | undefined;
   let resolved: ResolvedOptions | undefined;
+  let options: ServeOptions = request.options;
   try {
-    // First: resolving options reads the working directory, which must not prompt either.
-    if (relaunchNeeded()) return await relaunch();
-    resolved = resolveOptions(request.options);
+    options = applyServeAddress(request.options, envGet("DENO_SERVE_ADDRESS"));
+    // Nothing here prompts: Deno.cwd() needs no permission, and every file look-up is queried.
+    resolved = resolveOptions(options);
+    const config = appConfig(resolved);
+    if (relaunchNeeded(config)) return await relaunch(config);
     if (resolved.daemonize && daemon === undefined) {
       return await daemonize(resolved.errorLog, resolved.quiet);
     }
     // Handlers go in before the server starts: a signal sent on seeing the banner is held until
     // `serve()` resolves, never the default action (which would kill the server).
-    const starting = serve(request.options, {
-      ownsLogging: true,
-      daemonized: daemon !== undefined,
-    });
+    const starting = serve(options, { daemonized: daemon !== undefined });
     const removeSignals = installSignals(starting);
     try {
       server = await starting;
@@ -115,6 +120,12 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     closeLogs();
   }
+}
+
+function appConfig(resolved: ResolvedOptions): AppConfig {
+  return typeof resolved.app === "string"
+    ? findAppConfig(resolved.app, resolved.config)
+    : { path: undefined, source: "none", unstable: [], lonePackageJson: undefined };
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

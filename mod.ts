@@ -24,6 +24,7 @@
 export { serve, type ServeContext, type Server } from "./lib/serve.ts";
 export type {
   ListenMode,
+  LogFormat,
   ResolvedOptions,
   ResolvedPermissions,
   ServeOptions,
@@ -33,6 +34,8 @@ export { OptionError } from "./lib/options/mod.ts";
 export type { ListenSpec } from "./lib/listen/spec.ts";
 export type { App, Handler, RemoteAddr, ServeHandlerInfo } from "./lib/app/contract.ts";
 export { retireWorker } from "./lib/app/retire.ts";
+export type { AppHooks, StopInfo, StopReason } from "./lib/app/lifecycle.ts";
+export type { LogLevel, LogRecord } from "./lib/log.ts";
 export { PermissionError } from "./lib/sandbox/permissions.ts";
 export { GuardedEventTarget } from "./lib/websocket/guarded_event_target.ts";
 export {

@@ -5,17 +5,19 @@
  * @module
  */
 
-import { AppError, loadApp, toHandler } from "./app/load.ts";
+import { AppError, loadApp, type LoadedApp, toLoadedApp } from "./app/load.ts";
+import { findAppConfig } from "./app/config.ts";
+import { describeAppError } from "./app/errors.ts";
+import { callOnListen, servedAddresses, stopApp, stopReserve } from "./app/lifecycle.ts";
 import "./http/node_reasons.ts";
 import { reasonPhrases } from "./http/status.ts";
-import { bannerLine } from "./observe/banner.ts";
-import type { Handler } from "./app/contract.ts";
+import { bannerLine, listenerUrl } from "./observe/banner.ts";
 import { engineOptions, engineSettings } from "./engine/config.ts";
 import { HttpServer } from "./engine/server.ts";
 import { fallbackWarning, fastPaths } from "./deno/fast_paths.ts";
 import { openInProcess, UnixRelay } from "./listen/unix_relay.ts";
 import type { ListenSpec } from "./listen/spec.ts";
-import { announce, log, setupLogging, writeAccess } from "./log.ts";
+import { announceBanner, log, type LogRecord, setupLogging, writeAccess } from "./log.ts";
 import {
   OptionError,
   type ResolvedOptions,
@@ -24,6 +26,8 @@ import {
 } from "./options/mod.ts";
 import { ProcessControl } from "./process/control.ts";
 import { warnUnreadableAfterDrop } from "./process/privileges.ts";
+import { configMismatch } from "./process/relaunch.ts";
+import { secretWarnings } from "./sandbox/secrets.ts";
 import { reloadOnChange } from "./process/reload.ts";
 import { describeAppPermissions, workerPermissions } from "./sandbox/permissions.ts";
 import { formatAccessLine } from "./observe/access_log.ts";
@@ -62,17 +66,17 @@ export interface Server {
 }
 
 /**
- * How `serve()` was called: the CLI owns logging; an embedding program may have its own.
+ * How `serve()` was called: an embedding program may take Starlight's log records itself.
  *
- * @example Starlight's log configuration even where the program configured LogTape
+ * @example Starlight's log records into the program's own logger
  * ```ts ignore
  * import { serve } from "@x/starlight";
- * await serve({ app: "./app.ts", errorLog: "/var/log/app.log" }, { ownsLogging: true });
+ * await serve({ app: "./app.ts" }, { logSink: (record) => console.log(record.level, record.message) });
  * ```
  */
 export interface ServeContext {
-  /** Configure logging even if the program already configured LogTape. */
-  ownsLogging?: boolean;
+  /** Every server log record goes to this function instead of stderr or `errorLog`. */
+  logSink?: (record: LogRecord) => void;
   /** Set by the CLI in the daemon it started: `daemonize` is refused anywhere else. */
   daemonized?: boolean;
 }
@@ -105,12 +109,15 @@ export async function serve(options: ServeOptions, context: ServeContext = {}): 
       "--daemonize: only the command line daemonizes; run an embedding program under a service manager",
     );
   }
-  await setupLogging({
+  setupLogging({
     errorLog: resolved.errorLog,
     accessLog: resolved.accessLog,
     accessToStderr: resolved.env === "development",
     quiet: resolved.quiet,
-  }, !context.ownsLogging);
+    format: resolved.logFormat,
+    sink: context.logSink,
+  });
+  warnAboutTheApp(resolved);
   // Before anything listens: an unknown --user/--group is an error, and the pid file exists.
   const control = ProcessControl.begin(resolved);
   let server: Server | undefined;
@@ -136,16 +143,47 @@ export async function serve(options: ServeOptions, context: ServeContext = {}): 
   return { ...server, finished };
 }
 
+/**
+ * What the operator should know before the app starts: a deno.json of the app's that does not
+ * apply to this process, and secrets the app can read (see `sandbox/secrets.ts`).
+ */
+function warnAboutTheApp(resolved: ResolvedOptions): void {
+  if (typeof resolved.app !== "string") return;
+  const config = findAppConfig(resolved.app, resolved.config);
+  const mismatch = configMismatch(config);
+  if (mismatch !== undefined) {
+    log.warning(
+      "the app's Deno config does not apply: {mismatch}; the command line re-launches with it, " +
+        "an embedding program must run deno with {flags}",
+      { mismatch, flags: config.path === undefined ? "--no-config" : `--config ${config.path}` },
+    );
+  }
+  if (config.lonePackageJson !== undefined) {
+    log.warning(
+      "{packageJson} does not apply: deno reads a package.json only beside the deno.json it runs " +
+        "with; put a deno.json ({} will do) beside it",
+      { packageJson: config.lonePackageJson },
+    );
+  }
+  const workerModule = new URL("./pool/thread_worker.ts", import.meta.url).href;
+  for (const warning of secretWarnings(resolved, workerModule)) {
+    log.warning("{warning}", { warning });
+  }
+}
+
 /** Opens the listeners and starts serving (in this thread or with workers); prints the banner. */
 async function start(resolved: ResolvedOptions): Promise<Server> {
   const tls = await readTls(resolved);
   const server = resolved.workers === 0
     ? await serveInProcess(resolved, tls)
     : await serveWithWorkers(resolved, tls);
-  for (const spec of server.addresses) {
-    announce(bannerLine(resolved.serverSoftware, spec, tls !== undefined));
-  }
-  announce(describeAppPermissions(resolved, server.addresses));
+  announceBanner([
+    ...server.addresses.map((spec) => ({
+      message: bannerLine(resolved.serverSoftware, spec, tls !== undefined),
+      fields: { url: listenerUrl(spec, tls !== undefined) },
+    })),
+    { message: describeAppPermissions(resolved, server.addresses) },
+  ]);
   return server;
 }
 
@@ -154,19 +192,20 @@ async function serveInProcess(
   tls: TlsMaterial | undefined,
 ): Promise<Server> {
   const appUrl = typeof options.app === "string" ? options.app : undefined;
-  let handler: Handler = appUrl === undefined
-    ? toHandler(options.app, "app")
+  let app: LoadedApp = appUrl === undefined
+    ? toLoadedApp(options.app, "app")
     : await loadApp(appUrl);
   let generation = 0;
+  const report = (message: string, error?: unknown) =>
+    log.warning("{message}{detail}", {
+      message,
+      detail: error === undefined ? "" : `: ${describeAppError(error)}`,
+    });
   const finished = Promise.withResolvers<void>();
   const http = new HttpServer(
-    engineOptions(engineSettings(options), (request, info) => handler(request, info)),
+    engineOptions(engineSettings(options), (request, info) => app.handler(request, info)),
     {
-      warn: (message, error) =>
-        log.warning("{message}{detail}", {
-          message,
-          detail: error === undefined ? "" : `: ${describe(error)}`,
-        }),
+      warn: report,
       access: options.accessLog !== undefined || options.env === "development"
         ? (entry) => writeAccess(formatAccessLine(entry))
         : undefined,
@@ -178,6 +217,12 @@ async function serveInProcess(
   if (Number.isFinite(options.maxWsMessage)) setDefaultMaxMessageSize(options.maxWsMessage);
   const opened = await openInProcess(options.listeners, tls);
   const addresses = opened.addresses;
+  try {
+    callOnListen(app.hooks, servedAddresses(addresses), app.where);
+  } catch (error) {
+    opened.close();
+    throw error;
+  }
   opened.listeners.forEach((listener, i) => http.serve(listener, opened.schemes[i]));
   let stopping: Promise<void> | undefined;
   return {
@@ -188,10 +233,14 @@ async function serveInProcess(
         http.abort();
         return stopping;
       }
-      const deadline = setTimeout(() => http.abort(), options.gracefulTimeout * 1000);
-      stopping = http.drain().then(() => {
+      const until = Date.now() + options.gracefulTimeout * 1000;
+      const cutAt = until - stopReserve(app.hooks, until);
+      const deadline = setTimeout(() => http.abort(), cutAt - Date.now());
+      stopping = http.drain().then(async () => {
         clearTimeout(deadline);
         opened.close();
+        // In this thread `unload` fires when the process ends, as in any Deno program.
+        await stopApp(app.hooks, "shutdown", until, false, report);
         finished.resolve();
       });
       return stopping;
@@ -201,8 +250,18 @@ async function serveInProcess(
       // A query string makes the module loader import the app afresh.
       const url = new URL(appUrl);
       url.searchParams.set("starlight-generation", String(++generation));
-      handler = await loadApp(url.href);
+      const next = await loadApp(url.href);
+      callOnListen(next.hooks, servedAddresses(addresses), next.where);
+      const previous = app;
+      app = next;
       log.info("app reloaded");
+      await stopApp(
+        previous.hooks,
+        "recycle",
+        Date.now() + options.gracefulTimeout * 1000,
+        false,
+        report,
+      );
     },
     addWorker() {},
     removeWorker() {},
@@ -276,8 +335,4 @@ async function serveWithWorkers(
     addWorker: () => supervisor.grow(),
     removeWorker: () => supervisor.shrink(),
   };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -211,6 +211,7 @@ const SAMPLES: Record<string, string> = {
   USER: "nobody",
   GROUPS: "nogroup",
   MASK: "022",
+  FORMAT: "json",
 };
 
 Deno.test("serve(): every CLI option is a ServeOptions field of the same name, camelCased", () => {

@@ -1,17 +1,43 @@
 /**
- * Loads the user's app module and turns whatever it exports into one handler.
+ * Loads the user's app module and turns whatever it exports into one handler and its
+ * lifecycle hooks.
  *
  * @module
  */
 
 import type { App, Handler } from "./contract.ts";
+import { AppError, describeLoadError, displayName } from "./errors.ts";
+import { type AppHooks, appHooks } from "./lifecycle.ts";
 
-/** The app could not be loaded; the message is one line naming the module and the problem. */
-export class AppError extends Error {
-  override name = "AppError";
+export { AppError, displayName };
+
+/**
+ * A loaded app: its handler and lifecycle hooks.
+ *
+ * @example
+ * ```ts ignore
+ * const { handler, hooks } = await loadApp("file:///srv/app.ts");
+ * ```
+ */
+export interface LoadedApp {
+  /** The request handler. */
+  handler: Handler;
+  /** `onListen` and `onStop`, where the default export has them. */
+  hooks: AppHooks;
+  /** The app as the user knows it (a path for local files), for messages. */
+  where: string;
 }
 
-/** Makes a handler of an app value: a function, or an object with a `fetch` method. */
+/**
+ * Makes a handler of an app value: a function, or an object with a `fetch` method.
+ *
+ * @throws {AppError} for anything else.
+ * @example
+ * ```ts
+ * import { toHandler } from "./load.ts";
+ * const handler = toHandler({ fetch: () => new Response("hi") }, "app");
+ * ```
+ */
 export function toHandler(app: unknown, where: string): Handler {
   if (typeof app === "function") return app as Handler;
   if (
@@ -28,14 +54,14 @@ export function toHandler(app: unknown, where: string): Handler {
   );
 }
 
-/** Shows a module URL as the user gave it: a path for local files. */
-export function displayName(specifier: string): string {
-  if (!specifier.startsWith("file:")) return specifier;
-  try {
-    return decodeURIComponent(new URL(specifier).pathname);
-  } catch {
-    return specifier;
-  }
+/**
+ * An app value (a default export, or what `serve()` was given) as a {@link LoadedApp}.
+ *
+ * @throws {AppError} when it is neither a handler nor an object with `fetch`, or its hooks are
+ * not functions.
+ */
+export function toLoadedApp(app: unknown, where: string): LoadedApp {
+  return { handler: toHandler(app, where), hooks: appHooks(app, where), where };
 }
 
 /**
@@ -48,37 +74,27 @@ const importUrl = new Function("specifier", "return import(specifier)") as (
 ) => Promise<{ default?: App }>;
 
 /**
- * Imports the app module at `specifier` (a URL) and returns its handler.
+ * Imports the app module at `specifier` (a URL) and returns its handler and hooks.
  *
+ * @throws {AppError} whose first line names the app and what went wrong, in Deno's words
+ * (see {@link describeLoadError}).
  * @example
  * ```ts ignore
- * const handler = await loadApp(new URL("./load.ts", import.meta.url).href);
+ * const { handler } = await loadApp(new URL("./app.ts", import.meta.url).href);
  * ```
  */
-export async function loadApp(specifier: string): Promise<Handler> {
-  const where = displayName(specifier);
+export async function loadApp(specifier: string): Promise<LoadedApp> {
   let module: { default?: App };
   try {
     module = await importUrl(specifier);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (
-      /Module not found|No such file|cannot find|not found/i.test(message) &&
-      specifier.startsWith("file:")
-    ) {
-      throw new AppError(`${where}: app file not found`);
-    }
-    throw new AppError(`${where}: cannot load the app: ${firstLine(message)}`);
+    throw new AppError(describeLoadError(specifier, error));
   }
+  const where = displayName(specifier.replace(/\?starlight-generation=\d+$/, ""));
   if (!("default" in module)) {
     throw new AppError(
       `${where}: the module has no default export (export default { fetch(request) { … } })`,
     );
   }
-  return toHandler(module.default, where);
-}
-
-function firstLine(text: string): string {
-  const i = text.indexOf("\n");
-  return i === -1 ? text : text.slice(0, i);
+  return toLoadedApp(module.default, where);
 }

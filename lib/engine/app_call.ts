@@ -104,3 +104,18 @@ export function describeValue(value: unknown): string {
   if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
   return typeof value;
 }
+
+/**
+ * The message the engine passes to its `warn` hook when the app throws or rejects: the method
+ * and the path, without the query string (which may carry tokens; the access log has it).
+ *
+ * @example
+ * ```ts
+ * import { appFailureMessage } from "./app_call.ts";
+ * appFailureMessage("GET", "/users/7?token=x"); // "the app failed on GET /users/7"
+ * ```
+ */
+export function appFailureMessage(method: string, target: string): string {
+  const query = target.indexOf("?");
+  return `the app failed on ${method} ${query === -1 ? target : target.slice(0, query)}`;
+}

@@ -13,7 +13,7 @@ import type { RequestHead } from "../http/head.ts";
 import { BODY_CLOSE, keepAliveAfter, unreadBodyAction } from "../http/persistence.ts";
 import { expectsContinue, requestBodyLength } from "../http/request_framing.ts";
 import { createRequest, type RequestState } from "../app/request.ts";
-import { failureResponse, HandlerInfo, unsendable } from "./app_call.ts";
+import { appFailureMessage, failureResponse, HandlerInfo, unsendable } from "./app_call.ts";
 import { type BodyHost, ConnectionBodyInput } from "./body_input.ts";
 import type { EngineOptions } from "./config.ts";
 import { type UpgradableResponse, type Upgrade, upgradeKey } from "./handoff.ts";
@@ -296,7 +296,8 @@ export class Exchange {
     // An app that fails because its client left mid-body did nothing wrong.
     const left = body?.clientLeft ?? null;
     if (left === null || (error !== left && (error as { cause?: unknown })?.cause !== left)) {
-      this.#owner.warn("the app failed", error);
+      const head = this.head!;
+      this.#owner.warn(appFailureMessage(head.method, head.target), error);
     }
     return failureResponse(error, this.#options.development);
   }

@@ -10,12 +10,27 @@ import type { CliRequest, ServeOptions } from "./types.ts";
 import { OptionError } from "./error.ts";
 import {
   listenMode,
+  logFormat,
   PARSE_CONFIG,
   type PermissionName,
   type Spec,
   SPEC_BY_NAME,
   takesValue,
 } from "./table.ts";
+
+/**
+ * Deno's own runtime flags, given after the script where they reach Starlight instead: named in
+ * the error so the user moves them.
+ */
+const DENO_RUNTIME_FLAG =
+  /^--(unstable|deny-|ignore-|inspect|v8-flags|env-file|import-map|no-check|check$|lock|no-lock|frozen|cached-only|node-modules-dir|no-remote|no-npm|cert|location|seed|allow-scripts|no-prompt|no-config|conditions|preload|require|vendor|reload|watch-)/;
+
+/** `deno serve` options with no counterpart here, and what to do instead. */
+const DENO_SERVE_ONLY: Readonly<Record<string, string>> = {
+  "--open": "open the banner's URL yourself",
+  "--watch-hmr": "-r/--watch restarts the workers gracefully instead",
+  "--watch-exclude": "-r/--watch skips .git, node_modules and the server's own files",
+};
 
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
   "1": true,
@@ -59,7 +74,13 @@ export function parseCliArgs(argv: string[]): CliRequest {
     }
     const flag = token.rawName;
     const spec = SPEC_BY_NAME.get(token.name);
-    if (spec === undefined) throw new OptionError(flag, `unknown option ${flag}`);
+    if (spec === undefined) throw unknown(flag);
+    if (spec.kind === "deno-only") {
+      throw new OptionError(
+        flag,
+        `unknown option ${flag}: in deno it is ${spec.deno}; here write ${spec.instead}`,
+      );
+    }
     if (spec.kind === "unsupported") {
       throw new OptionError(
         flag,
@@ -90,7 +111,11 @@ function applySwitch(request: CliRequest, spec: Spec, flag: string, text: string
   }
   const on = text === undefined ? true : BOOLEAN_WORDS[text.toLowerCase()];
   if (on === undefined) {
-    throw new OptionError(flag, `${flag}: '${text}' is not 1, 0, true or false`);
+    // `deno serve --watch=src` names paths; here the app's directory is always what is watched.
+    const watch = flag === "--watch"
+      ? " (--watch takes no paths: the app's directory is watched)"
+      : "";
+    throw new OptionError(flag, `${flag}: '${text}' is not 1, 0, true or false${watch}`);
   }
   switch (spec.kind) {
     case "boolean":
@@ -106,6 +131,22 @@ function applySwitch(request: CliRequest, spec: Spec, flag: string, text: string
       request.version = on;
       break;
   }
+}
+
+function unknown(flag: string): OptionError {
+  const name = flag.split("=")[0];
+  const instead = DENO_SERVE_ONLY[name];
+  if (instead !== undefined) {
+    return new OptionError(flag, `unknown option ${name}: deno serve's; ${instead}`);
+  }
+  if (DENO_RUNTIME_FLAG.test(name)) {
+    return new OptionError(
+      flag,
+      `unknown option ${name}: it is a deno flag; put it before the script ` +
+        `(deno run ${name} … jsr:@x/starlight app.ts)`,
+    );
+  }
+  return new OptionError(flag, `unknown option ${flag}`);
 }
 
 function applyValue(options: ServeOptions, spec: Spec, flag: string, text: string) {
@@ -126,6 +167,9 @@ function applyValue(options: ServeOptions, spec: Spec, flag: string, text: strin
     }
     case "listen-mode":
       options.listenMode = listenMode(flag, text);
+      break;
+    case "log-format":
+      options.logFormat = logFormat(flag, text);
       break;
     case "listen":
       options.listen = [...options.listen ?? [], text];

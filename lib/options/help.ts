@@ -24,10 +24,27 @@ const GROUPS: readonly OptionGroup[] = [
 
 /** Printed under a group's heading, for what no single option explains. */
 const GROUP_NOTES: Partial<Record<OptionGroup, string>> = {
+  Listening: "Given none of --port, --host, --listen, --socket: DENO_SERVE_ADDRESS, if set\n" +
+    "(tcp:IP:PORT or unix:PATH; a duplicate, prefix adds it to the listeners instead).",
   "Timeouts and limits": "Times are in seconds and may be fractional.",
   Permissions: "By default the app may only listen on its own addresses and read its own " +
     "directory.\nA bare flag allows everything of its kind; =a,b allows only those (repeatable).",
 };
+
+/**
+ * Where `deno serve`'s spellings mean something else here, or nothing. Deno's own runtime flags
+ * (`--config` before the script, `--env-file`, `--unstable-*`, `--no-check`, …) go before the
+ * script, as for any deno program.
+ */
+const DENO_SERVE_NOTES: readonly string[] = [
+  "--port, --host, -A, -q, -h, -c/--config mean what they mean there;",
+  "--watch is -r here (restarts the workers gracefully), --parallel is --workers = CPUs.",
+  "-E is --env here, not --allow-env;  -S is --socket here, not --allow-sys;",
+  "-r is --reload (watch) here, not deno's cache reload;  -v is --version.",
+  "-N, -W, -P, -R, -I are not Starlight's: spell out --allow-net, --allow-write,",
+  "--allow-read, --allow-import (these grant the app, which runs sandboxed).",
+  "Deno's runtime flags (--env-file, --unstable-*, --no-check, ...) go before the script.",
+];
 
 /** Longest flag column worth aligning to; longer ones push their description along. */
 const MAX_FLAG_COLUMN = 34;
@@ -64,9 +81,11 @@ export function helpText(): string {
       lines.push(`  ${flags.padEnd(width)}  ${description}`);
     });
   }
-  const unsupported = OPTION_HELP.filter((option) => option.group === "Unsupported")
-    .map((option) => option.flags.join("/"));
-  lines.push("", `Not supported (plackup options with no meaning here): ${unsupported.join(", ")}`);
+  lines.push("", "Not supported:");
+  for (const option of OPTION_HELP.filter((option) => option.group === "Unsupported")) {
+    lines.push(`  ${option.flags.join(", ").padEnd(width)}  ${option.description}`);
+  }
+  lines.push("", "Coming from deno serve:", ...DENO_SERVE_NOTES.map((line) => `  ${line}`));
   return lines.join("\n") + "\n";
 }
 

@@ -17,6 +17,7 @@ import type {
   WorkerPermissions,
 } from "./types.ts";
 import { OptionError } from "./error.ts";
+import { envGet } from "../sandbox/query.ts";
 import {
   type BooleanField,
   DEFAULT_ENV,
@@ -25,6 +26,7 @@ import {
   DEFAULT_LISTEN_MODE,
   DEFAULT_SERVER_SOFTWARE,
   listenMode,
+  logFormat,
   NUMBER_SPEC_BY_FIELD,
   type NumberField,
   PATH_PERMISSIONS,
@@ -59,7 +61,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     return value === undefined ? undefined : absolute(value);
   };
 
-  const workers = number(options, "workers");
+  const workers = boolean(options, "parallel") ? parallelism(options) : number(options, "workers");
   const app = resolveApp(options.app, workers, absolute);
 
   const ipv6 = boolean(options, "ipv6");
@@ -115,6 +117,10 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     serverSoftware: text(options, "serverSoftware") ?? DEFAULT_SERVER_SOFTWARE,
     env: text(options, "env") ?? DEFAULT_ENV,
     quiet: boolean(options, "quiet"),
+    logFormat: options.logFormat === undefined
+      ? "text"
+      : logFormat("--log-format", options.logFormat),
+    config: path("config"),
     errorLog: path("errorLog"),
     accessLog: path("accessLog"),
     ssl,
@@ -276,6 +282,22 @@ function lookup<T>(specs: ReadonlyMap<string, T>, field: keyof ServeOptions): T 
 
 function flagOf(spec: Spec): string {
   return `--${spec.names[0]}`;
+}
+
+/** What `deno serve --parallel` starts: `DENO_JOBS` workers, else one per CPU. */
+function parallelism(options: ServeOptions): number {
+  if (options.workers !== undefined) {
+    throw new OptionError("--parallel", "--parallel: the worker count is given twice (--workers)");
+  }
+  const jobs = envGet("DENO_JOBS");
+  if (jobs === undefined || jobs === "") return navigator.hardwareConcurrency;
+  if (!/^[1-9]\d*$/.test(jobs)) {
+    throw new OptionError(
+      "--parallel",
+      `--parallel: DENO_JOBS='${jobs}' is not a whole number above 0`,
+    );
+  }
+  return Number(jobs);
 }
 
 function unlimitedIfZero(value: number): number {

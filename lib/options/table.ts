@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ListenMode, ServeOptions, WorkerPermissions } from "./types.ts";
+import type { ListenMode, LogFormat, ServeOptions, WorkerPermissions } from "./types.ts";
 import { OptionError } from "./error.ts";
 import { VERSION } from "../version.ts";
 
@@ -148,13 +148,16 @@ type SpecKind =
   | { kind: "number"; field: NumberField; rule: NumberRule; fallback?: number }
   | { kind: "text"; field: TextField }
   | { kind: "listen-mode" }
+  | { kind: "log-format" }
   | { kind: "listen" }
   | { kind: "app" }
   | { kind: "permission"; permission: PermissionName }
   | { kind: "allow-all" }
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "unsupported" };
+  | { kind: "unsupported" }
+  /** A short flag of deno's that means nothing here; `deno` names what it means there. */
+  | { kind: "deno-only"; deno: string; instead: string };
 
 export type Spec = SpecKind & {
   /** Long names without dashes, canonical first; a lone letter stands for a short-only flag. */
@@ -167,6 +170,10 @@ export type Spec = SpecKind & {
 };
 
 const CPUS = navigator.hardwareConcurrency;
+/** The default `--port`. */
+export const DEFAULT_PORT = 5000;
+/** The values `--log-format` accepts. */
+export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_IPV6_HOST = "::";
 export const DEFAULT_ENV = "production";
@@ -223,6 +230,16 @@ const SPECS: readonly Spec[] = [
     description: "the Server response header, unless the app sets one",
     defaultText: DEFAULT_SERVER_SOFTWARE,
   },
+  {
+    kind: "text",
+    field: "config",
+    names: ["config"],
+    short: "c",
+    valueName: "FILE",
+    group: "General",
+    description: "the app's deno.json: import map, nodeModulesDir, compilerOptions, unstable",
+    defaultText: "the nearest deno.json(c) above the app",
+  },
   { kind: "help", names: ["help"], short: "h", group: "General", description: "show this help" },
   {
     kind: "version",
@@ -246,7 +263,7 @@ const SPECS: readonly Spec[] = [
     kind: "number",
     field: "port",
     rule: PORT,
-    fallback: 5000,
+    fallback: DEFAULT_PORT,
     names: ["port"],
     short: "p",
     valueName: "PORT",
@@ -296,6 +313,13 @@ const SPECS: readonly Spec[] = [
     group: "Workers",
     description: "worker count; 0 serves in the main thread",
     defaultText: `number of CPUs, ${CPUS}`,
+  },
+  {
+    kind: "boolean",
+    field: "parallel",
+    names: ["parallel"],
+    group: "Workers",
+    description: "as deno serve --parallel: DENO_JOBS workers, or one per CPU",
   },
   {
     kind: "number",
@@ -370,7 +394,7 @@ const SPECS: readonly Spec[] = [
   {
     kind: "boolean",
     field: "reload",
-    names: ["reload"],
+    names: ["reload", "watch"],
     short: "r",
     group: "Workers",
     description: "restart the workers when the app's files change",
@@ -535,7 +559,15 @@ const SPECS: readonly Spec[] = [
     names: ["quiet"],
     short: "q",
     group: "Logging",
-    description: "no start-up banner",
+    description: "no start-up banner, no routine lines: warnings and errors only",
+  },
+  {
+    kind: "log-format",
+    names: ["log-format"],
+    valueName: "FORMAT",
+    group: "Logging",
+    description: "text (plain ASCII lines) or json (one object per line, for log shippers)",
+    defaultText: "text",
   },
   {
     kind: "text",
@@ -570,14 +602,32 @@ const SPECS: readonly Spec[] = [
     description: "no sandbox: the app may do anything the server may",
   },
 
-  ...([["I"], ["M"], ["e"], ["R"], ["s", "server"], ["L", "loader"]] as const).map((
-    [short, name],
-  ): Spec => ({
+  ...([
+    ["I", undefined, "plackup's include path; deno's -I is --allow-import"],
+    ["M", undefined, "plackup's module loading"],
+    ["e", undefined, "plackup's inline code"],
+    ["R", undefined, "plackup's restart paths: use -r; deno's -R is --allow-read"],
+    ["s", "server", "plackup's server choice"],
+    ["L", "loader", "plackup's loader; deno's -L is --log-level"],
+  ] as const).map(([short, name, description]): Spec => ({
     kind: "unsupported",
     names: [name ?? short],
     short,
     group: "Unsupported",
-    description: "a plackup option with no meaning here",
+    description,
+  })),
+  ...([
+    ["N", "--allow-net", "--allow-net"],
+    ["W", "--allow-write", "--allow-write"],
+    ["P", "--permission-set", "the --allow-* flags"],
+  ] as const).map(([short, deno, instead]): Spec => ({
+    kind: "deno-only",
+    deno,
+    instead,
+    names: [short],
+    short,
+    group: "Unsupported",
+    description: `deno's ${deno}`,
   })),
 ];
 
@@ -594,9 +644,15 @@ export const NUMBER_SPEC_BY_FIELD: ReadonlyMap<string, NumberSpec> = new Map(
 
 /** Whether the flag reads a value; allow flags only take one attached with `=`. */
 export function takesValue(spec: Spec): boolean {
-  return !["boolean", "permission", "allow-all", "help", "version", "unsupported"].includes(
-    spec.kind,
-  );
+  return ![
+    "boolean",
+    "permission",
+    "allow-all",
+    "help",
+    "version",
+    "unsupported",
+    "deno-only",
+  ].includes(spec.kind);
 }
 
 export const PARSE_CONFIG: Record<string, { type: "string" | "boolean"; short?: string }> = Object
@@ -636,6 +692,11 @@ export const OPTION_HELP: readonly OptionHelp[] = SPECS.map((spec) => ({
 export function listenMode(flag: string, value: unknown): ListenMode {
   if (value === "reuseport" || value === "shared") return value;
   throw new OptionError(flag, `${flag}: ${show(value)} is not reuseport or shared`);
+}
+
+export function logFormat(flag: string, value: unknown): LogFormat {
+  if (LOG_FORMATS.includes(value as LogFormat)) return value as LogFormat;
+  throw new OptionError(flag, `${flag}: ${show(value)} is not ${LOG_FORMATS.join(" or ")}`);
 }
 
 export function show(value: unknown): string {

@@ -84,6 +84,19 @@ export interface ResolvedPermissions {
 export type ListenMode = "reuseport" | "shared";
 
 /**
+ * How the server's log lines look: `"text"` (ASCII, one line per event) or `"json"` (one JSON
+ * object per line, for log shippers).
+ *
+ * @example The command line's `--log-format json`
+ * ```ts
+ * import type { LogFormat, ServeOptions } from "@x/starlight";
+ * const logFormat: LogFormat = "json";
+ * const options: ServeOptions = { app: "./app.ts", logFormat };
+ * ```
+ */
+export type LogFormat = "text" | "json";
+
+/**
  * Options of the embedding API. Every field is optional; {@linkcode resolveOptions} applies
  * the defaults. Times are in seconds and may be fractional; sizes are in bytes.
  *
@@ -116,6 +129,11 @@ export interface ServeOptions {
   ipv6?: boolean;
   /** Worker count; 0 serves in the main thread (default: the number of CPUs). */
   workers?: number;
+  /**
+   * As `deno serve --parallel`: `DENO_JOBS` workers, else one per CPU (default `false`). Not
+   * together with `workers`.
+   */
+  parallel?: boolean;
   /** How workers share a TCP port (default {@linkcode DEFAULT_LISTEN_MODE}). */
   listenMode?: ListenMode;
   /** Seconds a connection may be silent while a request or response is in flight (default 300). */
@@ -159,8 +177,15 @@ export interface ServeOptions {
    * (default `"production"`).
    */
   env?: string;
-  /** Suppress the start-up banner (default `false`). */
+  /** Suppress the start-up banner and routine log lines: warnings and errors only (default `false`). */
   quiet?: boolean;
+  /** How server log lines look (default `"text"`). */
+  logFormat?: LogFormat;
+  /**
+   * The app's deno.json (default: the deno.json or deno.jsonc nearest above the app file). The
+   * command line re-launches itself with it; `serve()` warns when its process runs with another.
+   */
+  config?: string;
   /** File to write errors to instead of stderr. */
   errorLog?: string;
   /** File to write the access log to. */
@@ -247,8 +272,12 @@ export interface ResolvedOptions {
   serverSoftware: string;
   /** Environment name, e.g. `"production"` or `"development"`. */
   env: string;
-  /** Whether to suppress the start-up banner. */
+  /** Whether to suppress the start-up banner and routine log lines. */
   quiet: boolean;
+  /** How server log lines look. */
+  logFormat: LogFormat;
+  /** Absolute path of the app's deno.json given with `--config`, if any. */
+  config: string | undefined;
   /** Absolute path of the error log, if any. */
   errorLog: string | undefined;
   /** Absolute path of the access log, if any. */

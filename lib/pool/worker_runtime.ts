@@ -7,7 +7,9 @@
  * @module
  */
 
-import { AppError, loadApp } from "../app/load.ts";
+import { AppError, loadApp, type LoadedApp } from "../app/load.ts";
+import { describeAppError } from "../app/errors.ts";
+import { callOnListen, servedAddresses, stopApp, stopReserve } from "../app/lifecycle.ts";
 import { setRetireHook } from "../app/retire.ts";
 import { formatAccessLine } from "../observe/access_log.ts";
 import { setReasonPhrases } from "../http/status.ts";
@@ -80,6 +82,8 @@ export class WorkerRuntime {
   /** The accept loops; each ends once its listener is closed. */
   readonly #loops: Promise<void>[] = [];
   #keepaliveTimeout = 0;
+  /** The app, once loaded: its hooks run when the worker retires. */
+  #app: LoadedApp | undefined;
   readonly #denials = new Set<string>();
 
   /** `heap()` measures this worker's V8 heap in use. */
@@ -143,7 +147,7 @@ export class WorkerRuntime {
       this.#denials.add(error.message);
       message = `permission denied to the app: ${error.message}`;
     } else if (error !== undefined) {
-      message += `: ${error instanceof Error && error.stack ? error.stack : describeError(error)}`;
+      message += `: ${describeAppError(error)}`;
     }
     this.#channel.post({ type: "log", level: "warning", message });
   };
@@ -152,14 +156,15 @@ export class WorkerRuntime {
     const post = (message: FromWorker) => this.#channel.post(message);
     if (Number.isFinite(config.maxWsMessage)) setDefaultMaxMessageSize(config.maxWsMessage);
     setReasonPhrases(config.reasonPhrases);
-    let handler;
+    let app: LoadedApp;
     try {
-      handler = withTelemetry(withDenoUpgrade(await loadApp(config.app)));
+      app = this.#app = await loadApp(config.app);
     } catch (error) {
       const message = error instanceof AppError ? error.message : describeError(error);
       return post({ type: "failed", message });
     }
     if (this.#retiring) return;
+    const handler = withTelemetry(withDenoUpgrade(app.handler));
     const engine = workerEngine(handler, config, {
       onRetire: (reason) => {
         if (!this.#retiring) post({ type: "retire", reason });
@@ -183,6 +188,12 @@ export class WorkerRuntime {
     } catch (error) {
       for (const listener of listeners) listener.close();
       return post({ type: "failed", message: `cannot listen: ${describeError(error)}` });
+    }
+    try {
+      callOnListen(app.hooks, servedAddresses(config.listeners), app.where);
+    } catch (error) {
+      for (const listener of listeners) listener.close();
+      return post({ type: "failed", message: (error as Error).message });
     }
     this.#engine = engine;
     this.#keepaliveTimeout = config.keepaliveTimeout;
@@ -209,14 +220,18 @@ export class WorkerRuntime {
 
   async #retire(mode: RetireMode, within: number): Promise<void> {
     const engine = this.#engine;
+    const app = this.#app;
+    const until = Date.now() + within;
     let cut = 0;
     if (engine !== undefined) {
       const deadline = new AbortController();
+      // Connections still open are cut a little early where the app's onStop needs time too.
+      const reserve = app === undefined ? 0 : stopReserve(app.hooks, until);
       const timer = setTimeout(() => {
         cut = engine.connections;
         deadline.abort();
         engine.abort();
-      }, within);
+      }, Math.max(0, within - reserve));
       // Every further response says `Connection: close`.
       if (mode === "recycle") engine.endKeepAlive();
       engine.stopAccepting();
@@ -242,6 +257,9 @@ export class WorkerRuntime {
       }
       await engine.drain();
       clearTimeout(timer);
+    }
+    if (app !== undefined) {
+      await stopApp(app.hooks, mode === "drain" ? "shutdown" : "recycle", until, true, this.#warn);
     }
     this.#channel.post({ type: "retired", cut });
     this.#channel.close();

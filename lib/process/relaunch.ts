@@ -1,12 +1,18 @@
 /**
- * Re-launching the CLI with the runtime flags it needs.
+ * Re-launching the CLI with the runtime flags it needs, and with the app's own Deno config.
  *
  * `deno run -A jsr:@x/starlight app.ts` carries neither `--unstable-worker-options` (restricted
  * worker permissions) nor `--unstable-net` (shared listeners), and a terminal on stdin and
- * stderr would let a sandboxed worker prompt the operator for more permissions. Deno has no
- * environment variable for the unstable flags, so the CLI starts itself once more with
- * `--unstable-worker-options --unstable-net --no-prompt`, forwards signals to that child, and
- * exits with its status. The child's stdin is a pipe from the parent: when the parent dies
+ * stderr would let a sandboxed worker prompt the operator for more permissions. Nor does it run
+ * with the app's deno.json, which its workers need: they resolve modules with their process's
+ * configuration (import map, `nodeModulesDir`, `compilerOptions`, `unstable`). Deno has no
+ * environment variable for these, so the CLI starts itself once more with
+ * `--unstable-worker-options --unstable-net --no-prompt` and `--config APP_CONFIG` (or
+ * `--no-config`; see `lib/app/config.ts`) in place of any config flag it had, forwards signals
+ * to that child, and exits with its status. It does not when it already runs with all of that:
+ * started from this repository (whose deno.json lists the unstable features) for an app below
+ * it, or as `deno run -A --no-prompt --unstable-worker-options --unstable-net --config
+ * app/deno.json …`. The child's stdin is a pipe from the parent: when the parent dies
  * (even by SIGKILL) the child reads end-of-file and shuts down ({@link parentGone}).
  *
  * The child sees `STARLIGHT_RELAUNCHED=1` (and removes it from its environment, so programs
@@ -19,6 +25,14 @@
  * @module
  */
 
+import {
+  type AppConfig,
+  appDenoFlags,
+  configInForce,
+  readUnstable,
+  sameConfig,
+  withoutConfigFlags,
+} from "../app/config.ts";
 import { envGet, holds } from "../sandbox/query.ts";
 
 const MARK = "STARLIGHT_RELAUNCHED";
@@ -118,18 +132,51 @@ export function promptPossible(): boolean {
   return !(runtimeFlags()?.includes("--no-prompt") ?? false);
 }
 
+/** The config file this process runs with (`null`), or `undefined` when it cannot tell. */
+function currentConfig(flags: string[] | undefined): string | null | undefined {
+  if (flags === undefined) return undefined;
+  return configInForce(flags, Deno.mainModule, Deno.cwd()) ?? null;
+}
+
 /** Whether the unstable APIs restricted workers and shared listeners need are enabled. */
 export function unstableReady(): boolean {
   if (typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram !== "function") {
     return false;
   }
   // `Deno.listenDatagram` proves `--unstable-net` (from flags or a deno.json); nothing shows
-  // `--unstable-worker-options`. If only `--unstable-net` is on the command line, the other is
-  // probably missing: a worker with permissions would then end the process (exit 70).
+  // `--unstable-worker-options` but the flags and the config in force. Without it a worker with
+  // permissions would end the process (exit 70).
   const flags = runtimeFlags();
-  if (flags === undefined) return true;
+  const config = currentConfig(flags);
+  if (flags === undefined || config === undefined) return true;
   const has = (name: string) => flags.some((flag) => flag === name || flag.startsWith(name + "="));
-  return !has("--unstable-net") || has("--unstable-worker-options") || has("--unstable");
+  if (has("--unstable-worker-options") || has("--unstable")) return true;
+  try {
+    return config !== null && readUnstable(config).includes("worker-options");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why this process does not run with the app's config `config`, or `undefined` when it does
+ * (or cannot tell: a compiled binary carries its configuration, and an unreadable command line
+ * hides it).
+ *
+ * @example
+ * ```ts ignore
+ * const why = configMismatch(findAppConfig(app, options.config));
+ * if (why !== undefined) log.warning("{why}", { why });
+ * ```
+ */
+export function configMismatch(config: AppConfig): string | undefined {
+  if (Deno.build.standalone) return undefined;
+  const current = currentConfig(runtimeFlags());
+  if (current === undefined || sameConfig(current ?? undefined, config.path)) return undefined;
+  const app = config.path === undefined
+    ? "the app has no deno.json above it"
+    : `the app's is ${config.path}`;
+  return `this deno process runs with ${current ?? "no config"}, but ${app}`;
 }
 
 /** The runtime has what restricted workers need, and no permission prompt can appear. */
@@ -138,32 +185,51 @@ export function runtimeReady(): boolean {
 }
 
 /**
- * Whether the CLI must re-launch itself before serving.
+ * Whether the CLI must re-launch itself before serving: the runtime lacks a flag workers need,
+ * a permission prompt could appear, or the process does not run with the app's config.
  *
- * @throws {Error} in a re-launched child that still lacks the flags (e.g. `STARLIGHT_RELAUNCHED`
- * set by hand): it refuses rather than re-launch again or serve where prompts could appear.
+ * @throws {Error} in a re-launched child that still lacks them (e.g. `STARLIGHT_RELAUNCHED` set by
+ * hand): it refuses rather than re-launch again or serve where prompts could appear.
  */
-export function relaunchNeeded(): boolean {
+export function relaunchNeeded(config: AppConfig): boolean {
   if (Deno.build.standalone) return false;
   const ready = runtimeReady();
+  const mismatch = configMismatch(config);
   if (isRelaunched()) {
-    if (!ready) {
+    if (!ready || mismatch !== undefined) {
+      const lacks = !ready ? RELAUNCH_FLAGS.join(" ") : appDenoFlags(config).join(" ");
       throw new Error(
-        `${MARK}=1 is set, but this process still lacks ${RELAUNCH_FLAGS.join(" ")}: ` +
+        `${MARK}=1 is set, but this process still lacks ${lacks}: ` +
           `not re-launching again; unset ${MARK} or pass those flags to deno yourself`,
       );
     }
     return false;
   }
-  return !ready;
+  return !ready || mismatch !== undefined;
 }
 
 /**
- * Runs this same command again with {@link RELAUNCH_FLAGS}; resolves to the exit code to use.
+ * The runtime flags of the re-launched child: {@link RELAUNCH_FLAGS}, the original ones without
+ * any choice of config, and the app's config.
+ *
+ * @example
+ * ```ts
+ * import { relaunchFlags } from "./relaunch.ts";
+ * const config = { path: "/srv/deno.json", source: "nearest" as const, unstable: [], lonePackageJson: undefined };
+ * relaunchFlags(["-A", "--config", "/opt/starlight/deno.json"], config);
+ * // ["--unstable-worker-options", "--unstable-net", "--no-prompt", "-A", "--config", "/srv/deno.json"]
+ * ```
+ */
+export function relaunchFlags(original: readonly string[], config: AppConfig): string[] {
+  return [...RELAUNCH_FLAGS, ...withoutConfigFlags(original), ...appDenoFlags(config)];
+}
+
+/**
+ * Runs this same command again with {@link relaunchFlags}; resolves to the exit code to use.
  * Throws with a one-line reason when it cannot (no run permission for deno itself, or an
  * unreadable command line) — without ever prompting for either.
  */
-export async function relaunch(): Promise<number> {
+export async function relaunch(config: AppConfig): Promise<number> {
   const advice = `run deno with -A, or pass ${RELAUNCH_FLAGS.join(" ")} yourself`;
   const line = commandLine();
   const parts = line === undefined ? undefined : splitCommandLine(line, Deno.args);
@@ -181,7 +247,7 @@ export async function relaunch(): Promise<number> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(deno, {
-      args: ["run", ...RELAUNCH_FLAGS, ...parts.flags, ...parts.program],
+      args: ["run", ...relaunchFlags(parts.flags, config), ...parts.program],
       env: { [MARK]: "1" },
       // A pipe nobody writes to: the child reads end-of-file once this process is gone.
       stdin: "piped",

@@ -419,7 +419,18 @@ export function describeAppPermissions(
     return "app permissions: all of the server's (--workers 0: the app runs in the main thread, no sandbox)";
   }
   const app = appGiven && typeof resolved.app === "string" ? resolved.app : undefined;
-  const permissions = composePermissions(resolved.permissions, addresses, app, WORKER_MODULE);
+  // Workers never listen on UNIX or abstract sockets: the main thread relays them to a loopback
+  // port, and that port is all the net access the sockets give the app (see unix_relay.ts).
+  const sockets = addresses.filter((spec) => spec.kind !== "tcp");
+  const tcp = addresses.filter((spec) => spec.kind === "tcp");
+  const permissions = composePermissions(resolved.permissions, tcp, app, WORKER_MODULE);
+  if (sockets.length > 0 && permissions !== "inherit" && permissions !== "none") {
+    const relay = `loopback relay of ${sockets.map(formatListenSpec).join(" and ")}`;
+    const net = permissions.net;
+    if (net !== true && net !== "inherit") {
+      permissions.net = [...(net === false || net === undefined ? [] : net.map(String)), relay];
+    }
+  }
   if (app === undefined && permissions !== "inherit" && permissions !== "none") {
     const read = permissions.read;
     if (read !== true && read !== "inherit") {

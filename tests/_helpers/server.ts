@@ -42,6 +42,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Wait for this instead of the banner (e.g. for servers started with `-q`). */
   readyWhen?: string | RegExp;
+  /** Run this program with `args` instead of `deno run <flags> <entry>` (a `deno install` shim). */
+  program?: string;
 }
 
 /**
@@ -52,8 +54,8 @@ export async function startServer(
   args: string[],
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
+  const command = new Deno.Command(options.program ?? Deno.execPath(), {
+    args: options.program !== undefined ? args : [
       "run",
       // Servers under test never write the repository's lockfile (apps there import from test URLs).
       ...(options.denoFlags ?? ["-A", "--no-prompt", "--no-lock"]),

@@ -69,7 +69,10 @@ Deno.test({
   async fn() {
     const server = await startServer(["--workers", "1", "--ipv6", "--port", "0", echoApp]);
     try {
-      assert.match(server.stderr(), /http server listening at port \d+\n/);
+      assert.match(
+        server.stderr(),
+        /http server listening at port \d+ \(http:\/\/\[::\]:\d+\/\)\n/,
+      );
       assert.equal((await get(`http://[::1]:${server.port}/`)).hostname, "::1");
       const v4 = await get(`http://127.0.0.1:${server.port}/`);
       assert.match(v4.hostname ?? "", /^(::ffff:)?127\.0\.0\.1$/);

@@ -62,6 +62,8 @@ Deno.test("defaults apply when only the app is given", () => {
     serverSoftware: `Starlight/${VERSION}`,
     env: "production",
     quiet: false,
+    logFormat: "text",
+    config: undefined,
     errorLog: undefined,
     accessLog: undefined,
     ssl: false,
