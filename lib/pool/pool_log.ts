@@ -190,7 +190,7 @@ export class PoolLog {
   summarise(now: number): void {
     const summary = this.#deaths.summary(now);
     if (summary === undefined) return;
-    log.error("…and {held} more worker crash(es) in the last {seconds} s, the last: {last}", {
+    log.error("...and {held} more worker crash(es) in the last {seconds} s, the last: {last}", {
       held: summary.held,
       seconds: summary.window / 1000,
       last: summary.last,

@@ -351,7 +351,7 @@ export class Supervisor {
   #ended(live: Live, reason: string, now: number, force = false): void {
     const { handle } = live;
     if (handle.state === "gone") return;
-    const text = escapeLine(reason, MAX_LOG_LINE);
+    const text = escapeLine(reason, MAX_LOG_LINE, true);
     if (handle.state === "retiring") {
       this.#say.endedWhileRetiring(handle.id, text);
       return this.#remove(live, force);
@@ -371,7 +371,6 @@ export class Supervisor {
     this.#remove(live, force);
     if (verdict.stopsRestart) {
       for (const other of this.#workers.all()) other.handle.keep();
-      this.#restarts.stop("the new workers do not start");
     }
     const missing = this.#workers.count(isActive) < this.#desired;
     const accepting = this.#workers.count((h) => h.accepting) > 0;
@@ -389,6 +388,8 @@ export class Supervisor {
         : "replacing",
       reason: text,
     }, now);
+    // After the worker's own reason, so the log reads cause first.
+    if (verdict.stopsRestart) this.#restarts.stop("the new workers do not start");
   }
 
   #beginRestart(): void {

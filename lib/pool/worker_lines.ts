@@ -21,7 +21,9 @@ const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
 /**
  * Escapes what could end or forge a log line: C0 and C1 control characters and DEL as `\xhh`,
  * the Unicode line and paragraph separators as `\u2028`/`\u2029`; cuts the result to `max`
- * characters, saying how much was cut.
+ * characters, saying how much was cut. With `newlines`, line feeds stay: for text the server
+ * log prints as indented continuation lines (a start-up error with its source excerpt), which
+ * cannot pass for a record of their own.
  *
  * @example
  * ```ts
@@ -29,7 +31,7 @@ const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
  * escapeLine("ok\nFORGED", 100); // "ok\\x0aFORGED"
  * ```
  */
-export function escapeLine(text: string, max: number): string {
+export function escapeLine(text: string, max: number, newlines = false): string {
   if (text.length <= max && !UNSAFE.test(text)) return text;
   let out = "";
   let from = 0;
@@ -38,6 +40,7 @@ export function escapeLine(text: string, max: number): string {
     if (c >= 0x20 && c !== 0x7f && !(c >= 0x80 && c <= 0x9f) && c !== 0x2028 && c !== 0x2029) {
       continue;
     }
+    if (c === 0x0a && newlines) continue;
     out += text.slice(from, i) +
       (c < 0x100 ? "\\x" + c.toString(16).padStart(2, "0") : "\\u" + c.toString(16));
     from = i + 1;
@@ -45,7 +48,7 @@ export function escapeLine(text: string, max: number): string {
   }
   if (from < text.length && out.length <= max) out += text.slice(from);
   if (out.length <= max) return out;
-  return `${out.slice(0, max)}… (${out.length - max}+ more characters cut)`;
+  return `${out.slice(0, max)}... (${out.length - max}+ more characters cut)`;
 }
 
 /**

@@ -242,10 +242,10 @@ Deno.test("loop: repeated app failures are logged once a second, with a count (i
     await responses(conn);
   }
   const failures = () => engine.warnings.filter((w) => w.startsWith("the app failed"));
-  assert.deepEqual(failures(), ["the app failed: Error: boom"]);
+  assert.deepEqual(failures(), ["the app failed on GET /: Error: boom"]);
   await sleep(1300);
   assert.equal(failures().length, 2, failures().join("\n"));
-  assert.match(failures()[1], /^the app failed \(29 more like it in 1 s\)$/);
+  assert.match(failures()[1], /^the app failed on GET \/ \(29 more like it in 1 s\)$/);
 });
 
 // -------------------------------------------------------------------------------------------------

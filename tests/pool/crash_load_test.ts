@@ -66,6 +66,9 @@ Deno.test("a crash loop is logged one line per crash (message and first frame), 
       /: uncaught Error: boom at request \d+ \(at [^\n]*file:\/\/\/[^ ]*faulty\.ts:\d+:\d+\)+$/,
     );
   }
-  assert.match(log, /…and \d+ more worker crash\(es\) in the last 10 s, the last: worker \d+ /);
+  assert.match(
+    log,
+    /\.\.\.and \d+ more worker crash\(es\) in the last 10 s, the last: worker \d+ /,
+  );
   assert.doesNotMatch(log, /^\s+at /m, "no stack trace in the log");
 });

@@ -25,9 +25,16 @@ Deno.test("escapeLine: newlines, C0/C1 controls, DEL and U+2028/9 cannot end or 
   assert.doesNotMatch(escapeLine("x\n".repeat(1000), 100_000), /[\n\r\u0085\u2028\u2029]/);
 });
 
+Deno.test("escapeLine with newlines: line feeds stay for the log's continuation lines, CR and the rest are escaped", () => {
+  assert.equal(
+    escapeLine("app.ts:5:3: SyntaxError\n  at app.ts:5:3\r\x1b[31m", 100, true),
+    "app.ts:5:3: SyntaxError\n  at app.ts:5:3\\x0d\\x1b[31m",
+  );
+});
+
 Deno.test("escapeLine: a long line is cut and says so", () => {
   const line = escapeLine("y".repeat(10_000), 4096);
-  assert.ok(line.startsWith("y".repeat(4096) + "…"));
+  assert.ok(line.startsWith("y".repeat(4096) + "..."));
   assert.match(line, /more characters cut\)$/);
   assert.ok(line.length < 4200);
 });
