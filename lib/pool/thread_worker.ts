@@ -4,8 +4,8 @@
  *
  * Before the app is loaded, this module takes what it needs from the global scope and locks
  * it: the app shares the isolate, so it could otherwise swallow the supervisor's messages,
- * capture the TLS key by replacing `Deno.listenTls`, or end the worker without the
- * supervisor knowing. `Deno.exit()` and `self.close()` still work for the app, but tell the
+ * replace `Deno.listen`, or end the worker without the supervisor knowing. (A worker never holds
+ * the TLS key: HTTPS arrives decrypted through the TLS fronts' relay.) `Deno.exit()` and `self.close()` still work for the app, but tell the
  * supervisor first, so the worker is replaced at once instead of after a heartbeat timeout.
  *
  * @module
@@ -18,13 +18,7 @@ import { AppError, loadApp } from "../app/load.ts";
 import { DEFAULT_HEAD_LIMITS } from "../http/head.ts";
 import { setReasonPhrases } from "../http/status.ts";
 import { HttpServer } from "../engine/server.ts";
-import {
-  boundSpec,
-  listenerScheme,
-  loadTls,
-  openListener,
-  sharesAcceptQueue,
-} from "../listen/open.ts";
+import { boundSpec, listenerScheme, openListener, sharesAcceptQueue } from "../listen/open.ts";
 import { setRetireHook } from "../app/retire.ts";
 import { WrappedListener } from "../listen/wrapped_listener.ts";
 import { setDefaultMaxMessageSize } from "../websocket/upgrade.ts";
@@ -218,9 +212,8 @@ async function start(config: WorkerConfig): Promise<void> {
   }, config.maxRequests);
   const listeners: Deno.Listener[] = [];
   try {
-    if (config.tls !== undefined) await loadTls();
     for (const spec of config.listeners) {
-      const listener = openListener(spec, config.listenMode, config.tls);
+      const listener = openListener(spec, config.listenMode);
       listeners.push(listener);
       const bound = boundSpec(spec, listener);
       if (bound.kind === "tcp" && spec.kind === "tcp" && bound.port !== spec.port) {
@@ -247,7 +240,7 @@ async function start(config: WorkerConfig): Promise<void> {
       ? new WrappedListener(listeners[i], (conn) => conn, () => fair.allows())
       : listeners[i];
     acceptLoops.push(
-      http.serve(listener, listenerScheme(spec, config.tls)).catch((error) =>
+      http.serve(listener, listenerScheme(spec)).catch((error) =>
         warn("accept loop failed", error)
       ),
     );
