@@ -162,7 +162,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the fronts' relay port serves no stranger: a forged preamble claims no address",
+  name:
+    "a forged preamble claims no address: on the relay port it is closed, through a front it is a 400",
   ignore: !tools,
   async fn() {
     const m = await setup();
@@ -189,6 +190,17 @@ Deno.test({
         assert.equal(await conn.read(new Uint8Array(64)).catch(() => null), null);
         conn.close();
       }
+      // Through the front, a preamble of the client's own is just bytes before its request.
+      const tls = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port: server.port,
+        caCerts: [m.certPem],
+      });
+      await tls.write(new Uint8Array([...encodePreamble(guess, 0, forged, forged), ...request]));
+      const answer = new Uint8Array(64);
+      const n = await tls.read(answer);
+      assert.match(new TextDecoder().decode(answer.subarray(0, n ?? 0)), /^HTTP\/1\.1 400 /);
+      tls.close();
       await get(`https://127.0.0.1:${server.port}/real`);
       await eventually(() => {
         try {
@@ -198,6 +210,8 @@ Deno.test({
         }
       }, "the access line");
       assert.doesNotMatch(Deno.readTextFileSync(log), /forged|10\.9\.8\.7/);
+      // The secret is never printed: not in the banner, not in a log line.
+      assert.doesNotMatch(server.stderr(), /[0-9a-f]{64}/);
       assert.equal((await server.stop()).code, 0);
     } finally {
       server.kill("SIGKILL");
