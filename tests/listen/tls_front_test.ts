@@ -333,6 +333,53 @@ Deno.test({
   },
 });
 
+const asRoot = Deno.uid() === 0 &&
+  Deno.readTextFileSync("/etc/passwd").split("\n").some((line) => line.startsWith("nobody:"));
+
+Deno.test({
+  name:
+    "reuseport with --user nobody on a port < 1024: workers restarted after the drop serve HTTPS",
+  ignore: !tools || !asRoot,
+  async fn() {
+    const m = await setup();
+    await Deno.chmod(m.dir, 0o755);
+    await Deno.chmod(m.key, 0o600);
+    let port = 0;
+    for (let attempt = 0; port === 0 && attempt < 50; attempt++) {
+      const candidate = 600 + Math.floor(Math.random() * 400);
+      try {
+        Deno.listen({ hostname: "127.0.0.1", port: candidate }).close();
+        port = candidate;
+      } catch {
+        // Taken.
+      }
+    }
+    const server = await startServer([
+      "--workers",
+      "2",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--listen-mode",
+      "reuseport",
+      "--user",
+      "nobody",
+      ...(await tlsArgs()),
+      echoApp,
+    ]);
+    try {
+      server.kill("SIGHUP");
+      await server.waitFor(/restart finished/, 20_000);
+      assert.doesNotMatch(server.stderr(), /could not start|EACCES|Permission denied/);
+      const seen = JSON.parse((await get(`https://127.0.0.1:${port}/low`)).body);
+      assert.equal(seen.url, `https://127.0.0.1:${port}/low`);
+      assert.match(seen.worker, /starlight-worker-[3-9]/);
+      assert.equal((await server.stop()).code, 0);
+    } finally {
+      server.kill("SIGKILL");
+    }
+  },
+});
+
 Deno.test({
   name: "cleanup",
   ignore: !tools,
