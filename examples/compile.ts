@@ -4,15 +4,15 @@
  *
  * ```sh
  * deno compile -A --unstable-worker-options --unstable-net --no-prompt \
- *   --include lib/pool/thread_worker.ts --include examples/hello.ts \
- *   --output starlight-hello examples/compile.ts
+ *   --include lib/pool/thread_worker.ts --include lib/listen/tls_front.ts \
+ *   --include examples/hello.ts --output starlight-hello examples/compile.ts
  * ./starlight-hello 8080
  * ```
  *
- * The two `--include`s are the modules that are loaded by URL at run time rather than
- * imported, which the compiler cannot see: Starlight's worker entry (each worker is
- * `new Worker(new URL("./thread_worker.ts", …))`) and the app (a worker imports it by the URL given
- * here). The runtime flags given to `deno compile` are baked into the binary, so it needs no
+ * The `--include`s are the modules that are loaded by URL at run time rather than imported,
+ * which the compiler cannot see: Starlight's worker entry (each worker is
+ * `new Worker(new URL("./thread_worker.ts", …))`), its TLS front thread (`tls_front.ts`), and
+ * the app (a worker imports it by the URL given here). The runtime flags given to `deno compile` are baked into the binary, so it needs no
  * flags when it runs, and Starlight does not re-launch itself inside a compiled binary
  * (`Deno.build.standalone`). `deno compile` downloads a runtime (`denort`) for the target the
  * first time; on a machine without that access, point `DENORT_BIN` at a copy of it.

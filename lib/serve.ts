@@ -16,6 +16,7 @@ import { engineOptions, engineSettings } from "./engine/config.ts";
 import { HttpServer } from "./engine/server.ts";
 import { fallbackWarning, fastPaths } from "./deno/fast_paths.ts";
 import { openInProcess, UnixRelay } from "./listen/unix_relay.ts";
+import { TlsFronts } from "./listen/tls_fronts.ts";
 import type { ListenSpec } from "./listen/spec.ts";
 import { announceBanner, log, type LogRecord, setupLogging, writeAccess } from "./log.ts";
 import {
@@ -37,7 +38,7 @@ import { ThreadLauncher } from "./pool/transport.ts";
 import { readTls } from "./listen/tls_material.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
 import type { WorkerConfig } from "./pool/protocol.ts";
-import type { TlsMaterial } from "./listen/tls_material.ts";
+import type { ServerTls, TlsMaterial } from "./listen/tls_material.ts";
 
 /**
  * A running server.
@@ -270,7 +271,7 @@ async function serveInProcess(
 
 async function serveWithWorkers(
   options: ResolvedOptions,
-  tls: TlsMaterial | undefined,
+  tls: ServerTls | undefined,
 ): Promise<Server> {
   if (typeof options.app !== "string") {
     throw new AppError(
@@ -288,7 +289,6 @@ async function serveWithWorkers(
     app,
     listeners: options.listeners,
     listenMode: options.listenMode,
-    tls,
     ...engineSettings(options),
     maxWsMessage: options.maxWsMessage,
     reasonPhrases: reasonPhrases(),
@@ -297,9 +297,21 @@ async function serveWithWorkers(
   // Before any worker exists: a permission this process cannot pass on to the app, or any
   // chance of a permission prompt, is refused in one line naming it.
   workerPermissions(options.permissions, options.listeners, app, workerUrl.href);
-  // UNIX sockets are bound here, once, and relayed to the workers' loopback listener.
-  const relay = await UnixRelay.open(options.listeners);
-  worker.listeners = relay.workerListeners;
+  // UNIX sockets are bound here, once, and relayed to the workers' loopback listener; TLS is
+  // terminated here too, by front threads that run no app code, and relayed the same way.
+  const relay = await UnixRelay.open(options.listeners, options.timeout * 1000);
+  let fronts: TlsFronts;
+  try {
+    fronts = TlsFronts.open(relay.workerListeners, tls, {
+      listenMode: options.listenMode,
+      fronts: Math.min(options.workers, navigator.hardwareConcurrency || 1),
+      writeTimeout: options.timeout * 1000,
+    });
+  } catch (error) {
+    relay.close();
+    throw error;
+  }
+  worker.listeners = fronts.workerListeners;
   const supervisor = new Supervisor({
     workers: options.workers,
     spawnInterval: options.spawnInterval * 1000,
@@ -318,7 +330,17 @@ async function serveWithWorkers(
     addresses = relay.start(await supervisor.start());
   } catch (error) {
     relay.close();
+    fronts.close();
     if (error instanceof WorkerStartError) throw new AppError(error.message);
+    throw error;
+  }
+  try {
+    addresses = await fronts.start(addresses);
+  } catch (error) {
+    fronts.stopAccepting();
+    relay.stopAccepting();
+    await supervisor.shutdown();
+    await Promise.all([relay.close(), fronts.close()]);
     throw error;
   }
   if (options.permissions.all) {
@@ -326,9 +348,12 @@ async function serveWithWorkers(
   }
   return {
     addresses,
-    finished: supervisor.finished.then(() => relay.close()),
+    finished: supervisor.finished.then(async () => {
+      await Promise.all([relay.close(), fronts.close()]);
+    }),
     shutdown: () => {
       relay.stopAccepting();
+      fronts.stopAccepting();
       return supervisor.shutdown();
     },
     restart: () => supervisor.restart(),

@@ -458,6 +458,7 @@ Deno.test("examples/compile.ts: runs as a program; deno compile builds it where 
         "--unstable-net",
         "--no-prompt",
         "--include lib/pool/thread_worker.ts",
+        "--include lib/listen/tls_front.ts",
         "--include examples/hello.ts",
         "examples/compile.ts",
       ]
@@ -478,6 +479,8 @@ Deno.test("examples/compile.ts: runs as a program; deno compile builds it where 
         "--no-prompt",
         "--include",
         "lib/pool/thread_worker.ts",
+        "--include",
+        "lib/listen/tls_front.ts",
         "--include",
         "examples/hello.ts",
         "--output",

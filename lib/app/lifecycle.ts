@@ -140,7 +140,7 @@ export function appHooks(app: unknown, where: string): AppHooks {
  * ```
  */
 export function servedAddresses(specs: readonly ListenSpec[]): Deno.Addr[] {
-  return specs.flatMap((spec) => isRelaySpec(spec) ? spec.relay.sockets : [spec]).map(toAddr);
+  return specs.flatMap((spec) => isRelaySpec(spec) ? spec.relay.routes : [spec]).map(toAddr);
 }
 
 function toAddr(spec: ListenSpec): Deno.Addr {

@@ -1,6 +1,7 @@
 /**
- * Opens the Deno listener for one {@link ListenSpec}: in a worker, or in the main thread when
- * one thread serves everything (`workers: 0`).
+ * Opens the Deno listener for one {@link ListenSpec}: in a worker, in a TLS front
+ * (`tls_front.ts`), or in the main thread when one thread serves everything (`workers: 0`).
+ * Workers that run the app never open a TLS listener: they get no key.
  *
  * @module
  */
@@ -46,7 +47,7 @@ export async function loadTls(): Promise<void> {
 export function openListener(
   spec: ListenSpec,
   mode: ListenMode | "single",
-  tls: TlsMaterial | undefined,
+  tls?: TlsMaterial,
 ): Deno.Listener {
   if (spec.kind !== "tcp") {
     throw new Error(
@@ -91,10 +92,11 @@ export function sharesAcceptQueue(spec: ListenSpec, mode: ListenMode | "single")
 
 /**
  * The scheme requests on `spec` are served with: `https` on TCP listeners when TLS is on;
- * `http` on UNIX sockets and on the relay that serves them.
+ * `http` on UNIX sockets; on a relay listener, that of the listeners it relays.
  */
-export function listenerScheme(spec: ListenSpec, tls: TlsMaterial | undefined): "http" | "https" {
-  return tls !== undefined && spec.kind === "tcp" && !isRelaySpec(spec) ? "https" : "http";
+export function listenerScheme(spec: ListenSpec, tls?: TlsMaterial): "http" | "https" {
+  if (isRelaySpec(spec)) return spec.relay.scheme;
+  return tls !== undefined && spec.kind === "tcp" ? "https" : "http";
 }
 
 /** The address a listener ended up on, as a spec (port 0 resolved to the real port). */

@@ -1,181 +1,231 @@
 /**
- * The worker's side of the UNIX-socket relay (see `unix_relay.ts`): a loopback TCP listener
- * shared by every worker, on which only the supervisor's relay is served. Each relayed
- * connection starts with a preamble — the relay's secret token and the index of the public socket
- * the client used — so a local user who finds the loopback port cannot bypass the socket's file
- * permissions: without the token the connection is closed before any HTTP is read.
+ * The worker's side of a relay (the supervisor's UNIX-socket relay, `unix_relay.ts`, and the TLS
+ * fronts, `tls_fronts.ts`): a loopback TCP listener shared by every worker, on which only
+ * relayed connections are served. Each one starts with a preamble (`relay_preamble.ts`): the
+ * relay's secret token, the public listener the client used and, behind a TLS front, the
+ * client's real address. A local user who finds the loopback port therefore cannot get around a
+ * socket file's permissions, a client certificate check, or claim another address: without the
+ * token the connection is closed before any HTTP is read.
+ *
+ * Preambles are awaited concurrently: a stranger who connects and sends nothing holds up no one
+ * (issue 13, item 15).
  *
  * @module
  */
 
-import { closeQuietly, WrappedListener } from "./wrapped_listener.ts";
+import { closeQuietly } from "./wrapped_listener.ts";
 import type { ListenSpec, RelayListenSpec } from "./spec.ts";
+import {
+  decodePreamble,
+  fromHex,
+  MAX_PREAMBLE_BYTES,
+  RELAY_TOKEN_BYTES,
+} from "./relay_preamble.ts";
 
-/** Bytes of the token on the wire. */
-export const RELAY_TOKEN_BYTES = 32;
-/** Token, then one byte: the index of the public socket. */
-export const RELAY_PREAMBLE_BYTES = RELAY_TOKEN_BYTES + 1;
 /**
- * How long a connection may take to send its preamble. The relay sends it with its first write,
- * so it arrives at once; this only bounds how long a stranger can hold up this worker's accept.
+ * How long a connection may take to send its preamble. A relay sends it with its first write,
+ * so it arrives at once; this only bounds what a stranger's silent connection costs.
  */
 const PREAMBLE_TIMEOUT = 1000;
+/**
+ * Connections whose preamble is awaited at once, per worker. Honest ones settle within a
+ * millisecond; past this many (strangers' silent connections), accepting waits for some to end.
+ */
+const MAX_PENDING = 1024;
 
-/** Hex → bytes. */
-export function fromHex(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
-}
-
-/** The address a relayed connection reports: the public socket, as a direct one would. */
+/** The address a relayed UNIX connection reports: the public socket, as a direct one would. */
 function socketAddr(spec: ListenSpec | undefined): Deno.UnixAddr {
   if (spec?.kind === "abstract") return { transport: "unix", path: "\0" + spec.name };
   return { transport: "unix", path: spec?.kind === "unix" ? spec.path : "" };
 }
 
-/** Opens the relay listener (always one shared accept queue: nothing is lost on restarts). */
+/** Opens the relay listener (one shared accept queue when `shared`: nothing lost on restarts). */
 export function openRelayListener(spec: RelayListenSpec, shared: boolean): Deno.Listener {
   const options = { hostname: spec.hostname, port: spec.port, loadBalanced: shared };
-  const token = fromHex(spec.relay.token);
-  return new WrappedListener(
+  return new RelayListener(
     Deno.listen(options as Deno.TcpListenOptions),
-    (conn) => verify(conn as Deno.TcpConn, token, spec.relay.sockets),
+    fromHex(spec.relay.token),
+    spec.relay.routes,
   );
 }
 
-/** Reads and checks the preamble; closes the connection and resolves `undefined` if wrong. */
-async function verify(
-  conn: Deno.TcpConn,
-  token: Uint8Array,
-  sockets: ListenSpec[],
-): Promise<Deno.Conn | undefined> {
-  const buffer = new Uint8Array(4096);
-  let filled = 0;
-  const timer = setTimeout(() => closeQuietly(conn), PREAMBLE_TIMEOUT);
-  try {
-    while (filled < RELAY_PREAMBLE_BYTES) {
-      const n = await conn.read(buffer.subarray(filled));
-      if (n === null) throw new Error("closed");
-      filled += n;
-    }
-  } catch {
-    closeQuietly(conn);
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-  let difference = 0;
-  for (let i = 0; i < RELAY_TOKEN_BYTES; i++) difference |= buffer[i] ^ token[i];
-  const index = buffer[RELAY_TOKEN_BYTES];
-  if (difference !== 0 || index >= sockets.length) {
-    closeQuietly(conn);
-    return undefined;
-  }
-  try {
-    conn.setNoDelay(true);
-  } catch {
-    // Not fatal.
-  }
-  const addr = socketAddr(sockets[index]);
-  return new RelayedConn(conn, buffer.slice(RELAY_PREAMBLE_BYTES, filled), addr);
-}
-
 /**
- * A relayed connection as the engine sees it: a UNIX connection (remote address `-` in the
- * access log) whose first bytes may already have been read with the preamble.
+ * A listener whose connections are relayed ones with a valid preamble. It keeps accepting while
+ * preambles are awaited, so the next verified connection is handed out whichever stranger is
+ * still silent.
+ *
+ * @example
+ * ```ts ignore
+ * const listener = new RelayListener(Deno.listen({ hostname: "127.0.0.1", port: 0 }), token, routes);
+ * const conn = await listener.accept(); // conn.remoteAddr: the client behind the relay
+ * ```
  */
-export class RelayedConn implements Deno.Conn<Deno.UnixAddr> {
-  /** The public socket the client connected to. */
-  readonly localAddr: Deno.UnixAddr;
-  /** A UNIX peer has no address. */
-  readonly remoteAddr: Deno.UnixAddr;
-  readonly #inner: Deno.TcpConn;
-  #prefix: Uint8Array | undefined;
-  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+export class RelayListener implements Deno.Listener<Deno.TcpConn> {
+  /** The loopback address. */
+  readonly addr: Deno.Addr;
+  readonly #inner: Deno.Listener;
+  readonly #token: Uint8Array;
+  readonly #routes: ListenSpec[];
+  readonly #ready: Deno.TcpConn[] = [];
+  readonly #pending = new Set<Deno.Conn>();
+  readonly #waiters: (() => void)[] = [];
+  #accepting = false;
+  #error: unknown;
+  #closed = false;
 
-  /** Wraps the loopback connection `inner`; `prefix` holds bytes read past the preamble. */
-  constructor(inner: Deno.TcpConn, prefix: Uint8Array, addr: Deno.UnixAddr) {
+  /** Serves relayed connections from `inner`, checking them against `token` and `routes`. */
+  constructor(inner: Deno.Listener, token: Uint8Array, routes: ListenSpec[]) {
     this.#inner = inner;
-    this.#prefix = prefix.length > 0 ? prefix : undefined;
-    this.localAddr = addr;
-    this.remoteAddr = { transport: "unix", path: "" };
+    this.#token = token;
+    this.#routes = routes;
+    this.addr = inner.addr;
   }
 
-  /** Reads the bytes left over from the preamble first, then from the socket. */
-  read(p: Uint8Array): Promise<number | null> {
-    const prefix = this.#prefix;
-    if (prefix === undefined) return this.#inner.read(p);
-    const n = Math.min(p.length, prefix.length);
-    p.set(prefix.subarray(0, n));
-    this.#prefix = n < prefix.length ? prefix.subarray(n) : undefined;
-    return Promise.resolve(n);
+  /**
+   * The next connection whose preamble checked out. After {@link close}, connections already
+   * taken from the kernel are still handed out once verified; then it rejects (`BadResource`).
+   */
+  async accept(): Promise<Deno.TcpConn> {
+    for (;;) {
+      const ready = this.#ready.shift();
+      if (ready !== undefined) return ready;
+      if (this.#error !== undefined) {
+        const error = this.#error;
+        this.#error = undefined;
+        throw error;
+      }
+      if (this.#closed && !this.#accepting && this.#pending.size === 0) {
+        throw new Deno.errors.BadResource("Listener has been closed");
+      }
+      if (!this.#closed && !this.#accepting && this.#pending.size < MAX_PENDING) {
+        this.#acceptOne();
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
   }
 
-  /** Writes to the relay, which forwards to the client. */
-  write(p: Uint8Array): Promise<number> {
-    return this.#inner.write(p);
+  async #acceptOne(): Promise<void> {
+    this.#accepting = true;
+    try {
+      this.#check(await this.#inner.accept());
+    } catch (error) {
+      if (!this.#closed) this.#error = error;
+    } finally {
+      this.#accepting = false;
+      this.#wake();
+    }
   }
 
-  /** Closes the connection (the relay then closes the client's). */
+  async #check(conn: Deno.Conn): Promise<void> {
+    this.#pending.add(conn);
+    const relayed = await verify(conn as Deno.TcpConn, this.#token, this.#routes);
+    this.#pending.delete(conn);
+    if (relayed !== undefined) {
+      // Closed and no one left to take it: the accept loop has ended.
+      if (this.#closed && this.#waiters.length === 0) closeQuietly(relayed);
+      else this.#ready.push(relayed);
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** Stops accepting. */
   close(): void {
+    this.#closed = true;
     this.#inner.close();
+    this.#wake();
   }
 
-  /** Half-closes the connection. */
-  closeWrite(): Promise<void> {
-    return this.#inner.closeWrite();
+  /** Iterates over accepted connections until closed. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.TcpConn> {
+    for (;;) {
+      try {
+        yield await this.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return;
+        throw error;
+      }
+    }
   }
 
-  /** Keeps the event loop alive. */
+  /** Closes, ignoring "already closed". */
+  [Symbol.dispose](): void {
+    this.#closed = true;
+    closeQuietly(this.#inner);
+    this.#wake();
+  }
+
+  /** Keeps the event loop alive while listening (the default). */
   ref(): void {
     this.#inner.ref();
   }
 
-  /** Lets the event loop end. */
+  /** Lets the event loop end while listening. */
   unref(): void {
     this.#inner.unref();
   }
+}
 
-  /** The incoming bytes as a stream (prefix first). */
-  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    if (this.#readable !== undefined) return this.#readable;
-    const prefix = this.#prefix;
-    this.#prefix = undefined;
-    if (prefix === undefined) return this.#readable = this.#inner.readable;
-    const rest = this.#inner.readable;
-    return this.#readable = new ReadableStream<Uint8Array<ArrayBuffer>>({
-      start(controller) {
-        controller.enqueue(prefix.slice());
-      },
-      async pull(controller) {
-        const reader = rest.getReader();
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            controller.enqueue(value);
-          }
-          controller.close();
-        } catch (error) {
-          controller.error(error);
-        } finally {
-          reader.releaseLock();
-        }
-      },
-      cancel(why) {
-        return rest.cancel(why);
-      },
-    });
+/**
+ * Reads and checks the preamble; closes the connection and resolves `undefined` if wrong. It
+ * reads exactly the preamble's bytes (a few small reads), so the connection handed on is the
+ * loopback connection itself, its addresses replaced by the preamble's: the engine then reads
+ * it with no wrapper in between.
+ */
+async function verify(
+  conn: Deno.TcpConn,
+  token: Uint8Array,
+  routes: ListenSpec[],
+): Promise<Deno.TcpConn | undefined> {
+  const buffer = new Uint8Array(MAX_PREAMBLE_BYTES);
+  let filled = 0;
+  // Token, route and the first address's length; then each address says how much follows.
+  let wanted = RELAY_TOKEN_BYTES + 2;
+  const timer = setTimeout(() => closeQuietly(conn), PREAMBLE_TIMEOUT);
+  try {
+    for (;;) {
+      const n = await conn.read(buffer.subarray(filled, wanted));
+      if (n === null) throw new Error("closed");
+      filled += n;
+      if (filled < wanted) continue;
+      const preamble = decodePreamble(buffer.subarray(0, filled), token, routes.length);
+      if (preamble === undefined) throw new Error("not a relay");
+      if (preamble === null) {
+        wanted = preambleNeeds(buffer, filled);
+        continue;
+      }
+      clearTimeout(timer);
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // Not fatal.
+      }
+      const route = routes[preamble.route];
+      return Object.defineProperties(conn, {
+        localAddr: { value: preamble.local ?? socketAddr(route) },
+        remoteAddr: { value: preamble.remote ?? { transport: "unix", path: "" } },
+      });
+    }
+  } catch {
+    clearTimeout(timer);
+    closeQuietly(conn);
+    return undefined;
   }
+}
 
-  /** The outgoing bytes as a stream. */
-  get writable(): WritableStream<Uint8Array<ArrayBufferLike>> {
-    return this.#inner.writable;
+/**
+ * How many bytes the preamble in `buffer[0, filled)` needs at least, `filled` being a point
+ * where it is incomplete: the end of the address whose length byte is in, plus the next
+ * length byte if another address follows.
+ */
+function preambleNeeds(buffer: Uint8Array, filled: number): number {
+  let at = RELAY_TOKEN_BYTES + 1;
+  for (let address = 0; address < 2; address++) {
+    if (at >= filled) return at + 1;
+    at += 1 + (buffer[at] === 0 ? 0 : buffer[at] + 2);
   }
-
-  /** Closes the connection. */
-  [Symbol.dispose](): void {
-    closeQuietly(this.#inner);
-  }
+  return at;
 }

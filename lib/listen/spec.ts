@@ -34,22 +34,42 @@ export type ListenSpec =
   | { kind: "abstract"; name: string };
 
 /**
- * Internal: how a worker's loopback listener recognises the supervisor's UNIX-socket relay
- * (see `unix_socket.ts`). Never given by users; never shown in banners.
+ * Internal: how a worker's loopback listener recognises the relays that pass it connections
+ * from listeners it does not open itself — the supervisor's UNIX-socket relay
+ * (`unix_relay.ts`) and the TLS fronts (`tls_fronts.ts`). Never given by users; never shown in
+ * banners.
  */
 export interface RelayInfo {
   /** Hex secret the relay sends first on every connection; anything else is dropped. */
   token: string;
-  /** The public sockets, indexed by the byte the relay sends after the token. */
-  sockets: ListenSpec[];
+  /** The public listeners, indexed by the route byte of the preamble (`relay_preamble.ts`). */
+  routes: ListenSpec[];
+  /** The scheme of requests on these routes: `http` (UNIX sockets) or `https` (TLS fronts). */
+  scheme: "http" | "https";
 }
 
-/** A worker-side TCP listener on loopback that serves connections relayed from UNIX sockets. */
+/** A worker-side TCP listener on loopback that serves connections relayed to it. */
 export type RelayListenSpec = Extract<ListenSpec, { kind: "tcp" }> & { relay: RelayInfo };
 
 /** Whether `spec` is the internal relay listener rather than an address the user gave. */
 export function isRelaySpec(spec: ListenSpec): spec is RelayListenSpec {
   return spec.kind === "tcp" && typeof (spec as Partial<RelayListenSpec>).relay === "object";
+}
+
+/**
+ * The relay listener with `token` among the addresses the workers bound (its port resolved).
+ *
+ * @example
+ * ```ts
+ * import { findRelay, type ListenSpec } from "./spec.ts";
+ * const bound: ListenSpec[] = [{ kind: "tcp", hostname: "0.0.0.0", port: 8080 }];
+ * findRelay(bound, "00ff"); // undefined
+ * ```
+ */
+export function findRelay(bound: ListenSpec[], token: string): RelayListenSpec | undefined {
+  return bound.find((spec): spec is RelayListenSpec =>
+    isRelaySpec(spec) && spec.relay.token === token
+  );
 }
 
 /** What a listen string cannot say by itself. */

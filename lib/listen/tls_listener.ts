@@ -196,6 +196,15 @@ export class NodeTlsConn implements Deno.Conn<Deno.NetAddr> {
     this.#wakeUp();
   }
 
+  /** Settles once the handshake is done and the client accepted; rejects if it failed. */
+  async handshake(): Promise<void> {
+    while (this.#socket === undefined) {
+      if (this.#closed) throw new Deno.errors.BadResource("connection closed");
+      if (this.#error !== undefined) throw denoError(this.#error);
+      await this.#wait();
+    }
+  }
+
   #wakeUp(): void {
     const wake = this.#wake;
     this.#wake = undefined;

@@ -6,38 +6,25 @@
  * a privilege drop, without permission to bind it again). So the supervisor binds each socket
  * once, in the main thread, before privileges are dropped, and relays every connection to the
  * workers over one loopback TCP listener they share (one accept queue, like a shared TCP port).
- * The relay writes a secret token first (see `relay_listener.ts`), so the loopback port gives no
- * way around the socket file's permissions. Measurements are in `docs/listeners.md`.
+ * The relay writes a preamble with a secret token first (see `relay_listener.ts`), so the
+ * loopback port gives no way around the socket file's permissions. Measurements are in `docs/listeners.md`.
  *
  * @module
  */
 
-import { closeQuietly, writeAll } from "./wrapped_listener.ts";
+import { closeQuietly } from "./wrapped_listener.ts";
 import { boundSpec, listenerScheme, loadTls, openListener } from "./open.ts";
-import { formatListenSpec, isRelaySpec, type ListenSpec, type RelayListenSpec } from "./spec.ts";
+import { findRelay, formatListenSpec, type ListenSpec, type RelayListenSpec } from "./spec.ts";
 import { log } from "../log.ts";
-import { RELAY_TOKEN_BYTES } from "./relay_listener.ts";
+import { encodePreamble, RELAY_TOKEN_BYTES, toHex } from "./relay_preamble.ts";
+import { RelayConnector } from "./relay_connector.ts";
 import { bindSocket, removeOwnSocketFiles } from "./unix_socket.ts";
 import type { TlsMaterial } from "./tls_material.ts";
 
 type SocketSpec = Extract<ListenSpec, { kind: "unix" | "abstract" }>;
 
-const BUFFER = 16 * 1024;
-/** How long to keep trying the workers when none is listening (all restarting at once). */
-const CONNECT_PATIENCE = 3000;
-
 function isSocketSpec(spec: ListenSpec): spec is SocketSpec {
   return spec.kind === "unix" || spec.kind === "abstract";
-}
-
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** A client connection and the worker connection it is relayed to. */
-interface Pair {
-  client: Deno.Conn;
-  backend: Deno.Conn | undefined;
 }
 
 /**
@@ -46,33 +33,34 @@ interface Pair {
  *
  * @example
  * ```ts ignore
- * const relay = await UnixRelay.open(options.listeners);
+ * const relay = await UnixRelay.open(options.listeners, options.timeout * 1000);
  * // workers listen on relay.workerListeners; once the first one listens:
  * const addresses = relay.start(await supervisor.start());
  * ```
  */
 export class UnixRelay {
-  /** What the workers listen on: the TCP listeners, plus the loopback relay listener. */
+  /** What the workers listen on: the other listeners, plus the loopback relay listener. */
   readonly workerListeners: ListenSpec[];
   readonly #sockets: SocketSpec[];
   readonly #listeners: Deno.UnixListener[];
-  readonly #preamble: Uint8Array[];
-  readonly #pairs = new Set<Pair>();
-  #backendPort = 0;
+  readonly #token: Uint8Array;
+  readonly #connector: RelayConnector;
   #accepting = false;
   #closed = false;
-  #warned = false;
 
-  private constructor(listeners: ListenSpec[], sockets: SocketSpec[], bound: Deno.UnixListener[]) {
+  private constructor(
+    listeners: ListenSpec[],
+    sockets: SocketSpec[],
+    bound: Deno.UnixListener[],
+    writeTimeout: number,
+  ) {
     this.#sockets = sockets;
     this.#listeners = bound;
-    const token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
-    this.#preamble = sockets.map((_, index) => {
-      const bytes = new Uint8Array(RELAY_TOKEN_BYTES + 1);
-      bytes.set(token);
-      bytes[RELAY_TOKEN_BYTES] = index;
-      return bytes;
-    });
+    this.#token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
+    this.#connector = new RelayConnector(
+      writeTimeout,
+      (message) => log.warning("{message}", { message }),
+    );
     if (sockets.length === 0) {
       this.workerListeners = listeners;
       return;
@@ -81,7 +69,7 @@ export class UnixRelay {
       kind: "tcp",
       hostname: "127.0.0.1",
       port: 0,
-      relay: { token: hex(token), sockets },
+      relay: { token: toHex(this.#token), routes: sockets, scheme: "http" },
     };
     this.workerListeners = [];
     for (const spec of listeners) {
@@ -92,9 +80,10 @@ export class UnixRelay {
 
   /**
    * Binds every UNIX and abstract socket among `listeners` in this thread (a stale socket file
-   * is replaced; anything else in the way is an error naming the path).
+   * is replaced; anything else in the way is an error naming the path). `writeTimeout` is the
+   * engine's write timeout in ms, which the relay applies to writes to its clients.
    */
-  static async open(listeners: ListenSpec[]): Promise<UnixRelay> {
+  static async open(listeners: ListenSpec[], writeTimeout: number): Promise<UnixRelay> {
     const sockets = listeners.filter(isSocketSpec);
     if (sockets.length > 255) throw new Error("too many UNIX sockets (at most 255)");
     const bound: Deno.UnixListener[] = [];
@@ -109,7 +98,7 @@ export class UnixRelay {
       removeOwnSocketFiles();
       throw error;
     }
-    return new UnixRelay(listeners, sockets, bound);
+    return new UnixRelay(listeners, sockets, bound, writeTimeout);
   }
 
   /** Whether there is anything to relay. */
@@ -123,12 +112,12 @@ export class UnixRelay {
    */
   start(bound: ListenSpec[]): ListenSpec[] {
     if (!this.active) return bound;
-    const relay = bound.find(isRelaySpec);
+    const relay = findRelay(bound, toHex(this.#token));
     if (relay === undefined) throw new Error("the workers did not open the relay listener");
-    this.#backendPort = relay.port;
+    this.#connector.port = relay.port;
     this.#accepting = true;
     this.#listeners.forEach((listener, index) => this.#acceptFrom(listener, index));
-    return bound.flatMap((spec) => isRelaySpec(spec) ? this.#sockets : [spec]);
+    return bound.flatMap((spec) => spec === relay ? this.#sockets : [spec]);
   }
 
   /** Stops accepting new connections (shutdown begun); relayed ones go on until they end. */
@@ -138,18 +127,21 @@ export class UnixRelay {
   }
 
   /**
-   * Ends everything: closes the sockets and every relayed connection, and removes the socket
-   * files (those that cannot be removed after a privilege drop are left to the cleanup helper).
+   * Ends everything once the workers are gone: closes the sockets, lets relayed connections pass
+   * on their last bytes (briefly), then ends them, and removes the socket files (those that
+   * cannot be removed after a privilege drop are left to the cleanup helper).
    */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.stopAccepting();
-    for (const pair of this.#pairs) this.#end(pair);
+    await this.#connector.drained();
+    this.#connector.close();
     removeOwnSocketFiles(this.#sockets.flatMap((spec) => spec.kind === "unix" ? [spec.path] : []));
   }
 
   async #acceptFrom(listener: Deno.UnixListener, index: number): Promise<void> {
+    const preamble = encodePreamble(this.#token, index);
     while (this.#accepting) {
       let client: Deno.Conn;
       try {
@@ -159,82 +151,8 @@ export class UnixRelay {
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
-      this.#relay(client, index);
+      this.#connector.relay(client, preamble);
     }
-  }
-
-  async #relay(client: Deno.Conn, index: number): Promise<void> {
-    const pair: Pair = { client, backend: undefined };
-    this.#pairs.add(pair);
-    try {
-      const backend = await this.#connect();
-      if (backend === undefined || !this.#pairs.has(pair)) {
-        if (backend !== undefined) closeQuietly(backend);
-        this.#end(pair);
-        return;
-      }
-      pair.backend = backend;
-      await writeAll(backend, this.#preamble[index]);
-    } catch {
-      this.#end(pair);
-      return;
-    }
-    const backend = pair.backend;
-    // Client → worker: a client that half-closes still gets its response.
-    (async () => {
-      const buffer = new Uint8Array(BUFFER);
-      try {
-        for (;;) {
-          const n = await client.read(buffer);
-          if (n === null) break;
-          await writeAll(backend, buffer.subarray(0, n));
-        }
-        await backend.closeWrite();
-      } catch {
-        this.#end(pair);
-      }
-    })();
-    // Worker → client: when the worker closes, the client's connection is closed.
-    const buffer = new Uint8Array(BUFFER);
-    try {
-      for (;;) {
-        const n = await backend.read(buffer);
-        if (n === null) break;
-        await writeAll(client, buffer.subarray(0, n));
-      }
-    } catch {
-      // Either side went away.
-    }
-    this.#end(pair);
-  }
-
-  async #connect(): Promise<Deno.TcpConn | undefined> {
-    const deadline = Date.now() + CONNECT_PATIENCE;
-    for (;;) {
-      try {
-        const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.#backendPort });
-        conn.setNoDelay(true);
-        this.#warned = false;
-        return conn;
-      } catch (error) {
-        if (this.#closed || Date.now() >= deadline) {
-          if (!this.#warned) {
-            this.#warned = true;
-            log.warning("UNIX socket relay: no worker accepts: {reason}", {
-              reason: (error as Error).message,
-            });
-          }
-          return undefined;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  }
-
-  #end(pair: Pair): void {
-    if (!this.#pairs.delete(pair)) return;
-    closeQuietly(pair.client);
-    if (pair.backend !== undefined) closeQuietly(pair.backend);
   }
 }
 

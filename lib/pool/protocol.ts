@@ -10,11 +10,13 @@
 
 import type { ListenSpec } from "../listen/spec.ts";
 import type { ListenMode } from "../options/mod.ts";
-import type { ServerTls } from "../listen/tls_material.ts";
 import type { RetireReason } from "../app/retire.ts";
 import type { BalanceConfig } from "./balance.ts";
 
-/** Everything a worker needs to start serving. Times are in milliseconds. */
+/**
+ * Everything a worker needs to start serving. Times are in milliseconds. It holds no TLS key:
+ * HTTPS reaches workers through the TLS fronts' relay (`listen/tls_fronts.ts`).
+ */
 export interface WorkerConfig {
   /** The worker's number, unique for the supervisor's life. */
   id: number;
@@ -24,8 +26,6 @@ export interface WorkerConfig {
   listeners: ListenSpec[];
   /** How TCP listeners are shared between workers. */
   listenMode: ListenMode;
-  /** TLS material when serving HTTPS. */
-  tls: ServerTls | undefined;
   /** Idle limit for every read and write. */
   timeout: number;
   /** Total limit for receiving a request head. */

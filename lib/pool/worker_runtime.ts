@@ -13,13 +13,7 @@ import { callOnListen, servedAddresses, stopApp, stopReserve } from "../app/life
 import { setRetireHook } from "../app/retire.ts";
 import { formatAccessLine } from "../observe/access_log.ts";
 import { setReasonPhrases } from "../http/status.ts";
-import {
-  boundSpec,
-  listenerScheme,
-  loadTls,
-  openListener,
-  sharesAcceptQueue,
-} from "../listen/open.ts";
+import { boundSpec, listenerScheme, openListener, sharesAcceptQueue } from "../listen/open.ts";
 import { WrappedListener } from "../listen/wrapped_listener.ts";
 import { setDefaultMaxMessageSize } from "../websocket/upgrade.ts";
 import { withDenoUpgrade } from "../websocket/deno_upgrade.ts";
@@ -176,9 +170,8 @@ export class WorkerRuntime {
     });
     const listeners: Deno.Listener[] = [];
     try {
-      if (config.tls !== undefined) await loadTls();
       for (const spec of config.listeners) {
-        const listener = openListener(spec, config.listenMode, config.tls);
+        const listener = openListener(spec, config.listenMode);
         listeners.push(listener);
         const bound = boundSpec(spec, listener);
         if (bound.kind === "tcp" && spec.kind === "tcp" && bound.port !== spec.port) {
@@ -208,7 +201,7 @@ export class WorkerRuntime {
         ? new WrappedListener(listener, (conn) => conn, () => share.allows())
         : listener;
       this.#loops.push(
-        engine.serve(gated, listenerScheme(spec, config.tls)).catch((error) =>
+        engine.serve(gated, listenerScheme(spec)).catch((error) =>
           this.#warn("accept loop failed", error)
         ),
       );

@@ -9,6 +9,8 @@
 import { CloseCode, type CloseInfo, decodeClosePayload, ProtocolViolation } from "./close.ts";
 import { type Frame, Opcode } from "./frame.ts";
 
+const EMPTY = new Uint8Array(0);
+
 /** What a frame amounted to, once it completes something. */
 export type Incoming =
   | {
@@ -24,8 +26,17 @@ export type Incoming =
   | ({ readonly type: "close" } & CloseInfo);
 
 /**
+ * Most frames one message may span. Fragments cost no memory beyond their payload (they are
+ * appended to one buffer), but each is a frame to parse: without a bound, 18 MB of empty
+ * continuation frames are three million of them for a message of no bytes. Senders that
+ * fragment use fragments of kilobytes (a 64 MiB message in 1 KiB fragments fits).
+ */
+export const MAX_FRAGMENTS = 65_536;
+
+/**
  * Joins frames into messages. Control frames may arrive between fragments and come out at
- * once; a data frame inside a fragmented message, or a continuation outside one, is 1002.
+ * once; a data frame inside a fragmented message, or a continuation outside one, is 1002. A
+ * message over the size limit, or in more than {@link MAX_FRAGMENTS} frames, is 1009.
  *
  * @example
  * ```ts
@@ -39,8 +50,12 @@ export type Incoming =
  */
 export class MessageAssembler {
   readonly #maxMessageSize: number;
-  #fragments: Uint8Array<ArrayBuffer>[] = [];
+  /** The message so far: the first fragment's own payload, then a buffer it grows in. */
+  #buffer: Uint8Array<ArrayBuffer> = EMPTY;
+  /** Whether {@link #buffer} is a buffer of ours with room to spare (not a frame's payload). */
+  #growing = false;
   #size = 0;
+  #fragments = 0;
   #text = false;
   #compressed = false;
   #inMessage = false;
@@ -84,25 +99,39 @@ export class MessageAssembler {
   }
 
   #add(frame: Frame): Incoming | ProtocolViolation | null {
-    this.#size += frame.payload.length;
-    if (this.#size > this.#maxMessageSize) {
+    const payload = frame.payload;
+    const size = this.#size + payload.length;
+    if (size > this.#maxMessageSize) {
       return new ProtocolViolation(CloseCode.MessageTooBig, "message too big");
     }
-    this.#fragments.push(frame.payload);
+    if (++this.#fragments > MAX_FRAGMENTS) {
+      return new ProtocolViolation(CloseCode.MessageTooBig, "message in too many fragments");
+    }
+    if (this.#fragments === 1) this.#buffer = payload;
+    else if (payload.length > 0) {
+      if (!this.#growing || size > this.#buffer.length) this.#grow(size);
+      this.#buffer.set(payload, this.#size);
+    }
+    this.#size = size;
     if (!frame.fin) return null;
 
-    const fragments = this.#fragments;
-    const payload = fragments.length === 1 ? fragments[0] : new Uint8Array(this.#size);
-    if (fragments.length > 1) {
-      let offset = 0;
-      for (const fragment of fragments) {
-        payload.set(fragment, offset);
-        offset += fragment.length;
-      }
-    }
-    this.#fragments = [];
+    // The app may be handed the message's ArrayBuffer: it holds the message and nothing more.
+    const buffer = this.#buffer;
+    const message = buffer.length === size ? buffer : new Uint8Array(buffer.buffer.transfer(size));
+    this.#buffer = EMPTY;
+    this.#growing = false;
     this.#size = 0;
+    this.#fragments = 0;
     this.#inMessage = false;
-    return { type: "message", text: this.#text, compressed: this.#compressed, payload };
+    return { type: "message", text: this.#text, compressed: this.#compressed, payload: message };
+  }
+
+  /** Room for at least `size` bytes, doubling (amortised copies), never past the size limit. */
+  #grow(size: number): void {
+    const room = Math.max(size, Math.min(2 * this.#buffer.length, this.#maxMessageSize));
+    const grown = new Uint8Array(room);
+    grown.set(this.#buffer.subarray(0, this.#size));
+    this.#buffer = grown;
+    this.#growing = true;
   }
 }

@@ -92,6 +92,33 @@ export async function eventually(
   }
 }
 
+/**
+ * The TCP ports process `pid` listens on at 127.0.0.1 (from `/proc`): for a server with UNIX
+ * sockets or TLS, its workers' relay listeners, plus any loopback port it was asked for.
+ */
+export function loopbackListeners(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`));
+      if (match) inodes.add(match[1]);
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return [
+    ...new Set(
+      Deno.readTextFileSync("/proc/net/tcp").split("\n").slice(1).flatMap((line) => {
+        const fields = line.trim().split(/\s+/);
+        const [address, port] = (fields[1] ?? ":").split(":");
+        return fields[3] === "0A" && address === "0100007F" && inodes.has(fields[9])
+          ? [parseInt(port, 16)]
+          : [];
+      }),
+    ),
+  ];
+}
+
 /** Whether a path exists (without following a final symlink). */
 export function exists(path: string): boolean {
   try {

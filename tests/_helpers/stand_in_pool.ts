@@ -142,7 +142,6 @@ export function standInPool(config: Partial<SupervisorConfig> = {}) {
       app: "file:///app.ts",
       listeners: [],
       listenMode: "shared",
-      tls: undefined,
       timeout: 300_000,
       headerTimeout: 30_000,
       keepaliveTimeout: 5000,

@@ -55,7 +55,8 @@ Deno.test("onListen gets the public addresses: relayed sockets by their own name
     port: 41000,
     relay: {
       token: "00",
-      sockets: [{ kind: "unix", path: "/run/a.sock" }, { kind: "abstract", name: "b" }],
+      routes: [{ kind: "unix", path: "/run/a.sock" }, { kind: "abstract", name: "b" }],
+      scheme: "http",
     },
   };
   assert.deepEqual(servedAddresses([{ kind: "tcp", hostname: "::", port: 8080 }, relay]), [

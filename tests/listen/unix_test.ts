@@ -12,6 +12,7 @@ import {
   eventually,
   exists,
   have,
+  loopbackListeners,
   runCli,
   staleSocket,
   unixRequest,
@@ -167,20 +168,8 @@ Deno.test("the relay's loopback port serves nobody who lacks its token", async (
   const socket = `${dir}/guarded.sock`;
   const server = await startServer(["--workers", "1", "--socket", socket, echoApp]);
   try {
-    // Find the loopback port the workers listen on for the relay: the only one this process has.
-    const pid = server.process.pid;
-    const inodes = new Set<string>();
-    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
-      const target = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
-      const match = /^socket:\[(\d+)\]$/.exec(target);
-      if (match) inodes.add(match[1]);
-    }
-    const ports = Deno.readTextFileSync("/proc/net/tcp").split("\n").slice(1).flatMap((line) => {
-      const fields = line.trim().split(/\s+/);
-      return fields[3] === "0A" && inodes.has(fields[9])
-        ? [parseInt(fields[1].split(":")[1], 16)]
-        : [];
-    });
+    // The loopback port the workers listen on for the relay: the only one this process has.
+    const ports = loopbackListeners(server.process.pid);
     assert.ok(ports.length >= 1, "no relay listener found");
     for (const port of ports) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -193,6 +182,39 @@ Deno.test("the relay's loopback port serves nobody who lacks its token", async (
     }
     assert.equal((await server.stop()).code, 0);
   } finally {
+    server.kill("SIGKILL");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a stranger who connects to the relay port and sends nothing stalls no UNIX client (issue 13, item 15)", async () => {
+  const dir = await tempDir();
+  const socket = `${dir}/stalled.sock`;
+  const server = await startServer(["--workers", "1", "--socket", socket, echoApp]);
+  const strangers: Deno.Conn[] = [];
+  try {
+    const [port] = loopbackListeners(server.process.pid);
+    assert.ok(port !== undefined, "no relay listener found");
+    // They are first in the accept queue; before, each held the worker's accept for 1 s.
+    for (let i = 0; i < 5; i++) {
+      strangers.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    const response = await unixRequest(
+      socket,
+      "GET /through HTTP/1.1\r\nHost: s\r\nConnection: close\r\n\r\n",
+    );
+    const took = performance.now() - started;
+    assert.match(response, /^HTTP\/1\.1 200/);
+    assert.ok(took < 700, `the UNIX client waited ${took.toFixed(0)} ms`);
+    // Each stranger is dropped, unanswered, within the preamble timeout.
+    for (const stranger of strangers) {
+      assert.equal(await stranger.read(new Uint8Array(8)).catch(() => null), null);
+    }
+    assert.equal((await server.stop()).code, 0);
+  } finally {
+    for (const stranger of strangers) stranger.close();
     server.kill("SIGKILL");
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MessageAssembler } from "../../lib/websocket/assembler.ts";
+import { MAX_FRAGMENTS, MessageAssembler } from "../../lib/websocket/assembler.ts";
 import {
   decodeClosePayload,
   encodeClosePayload,
@@ -526,4 +526,49 @@ Deno.test("a failed write stops the sender and is reported once", async () => {
   await sender.flushed();
   await sender.below(0);
   assert.equal(errors.length, 1);
+});
+
+Deno.test("fragments are appended to one buffer; a message holds its ArrayBuffer alone", () => {
+  const assembler = new MessageAssembler(1 << 20);
+  const part = (opcode: Opcode, bytes: number[], fin = false): Frame => ({
+    fin,
+    rsv1: false,
+    opcode,
+    payload: new Uint8Array(bytes),
+  });
+  assert.equal(assembler.accept(part(Opcode.Binary, [1, 2, 3])), null);
+  for (let i = 0; i < 100; i++) assert.equal(assembler.accept(part(Opcode.Continuation, [])), null);
+  assert.equal(assembler.accept(part(Opcode.Continuation, [4, 5])), null);
+  const message = assembler.accept(part(Opcode.Continuation, [6], true)) as {
+    payload: Uint8Array;
+  };
+  assert.deepEqual([...message.payload], [1, 2, 3, 4, 5, 6]);
+  assert.equal(message.payload.buffer.byteLength, 6);
+  // A single-frame message is the frame's own payload, uncopied.
+  const single = part(Opcode.Text, [104, 105], true);
+  assert.equal((assembler.accept(single) as { payload: Uint8Array }).payload, single.payload);
+});
+
+Deno.test(`a message of more than ${MAX_FRAGMENTS} fragments is 1009, whatever their size`, () => {
+  const assembler = new MessageAssembler(Infinity);
+  const empty = (opcode: Opcode, fin = false): Frame => ({
+    fin,
+    rsv1: false,
+    opcode,
+    payload: new Uint8Array(0),
+  });
+  assert.equal(assembler.accept(empty(Opcode.Text)), null);
+  for (let i = 2; i < MAX_FRAGMENTS; i++) {
+    assert.equal(assembler.accept(empty(Opcode.Continuation)), null);
+  }
+  // The last fragment allowed completes the message.
+  const done = assembler.accept(empty(Opcode.Continuation, true));
+  assert.equal((done as { type: string }).type, "message");
+  assert.equal(assembler.accept(empty(Opcode.Text)), null);
+  let result: unknown = null;
+  for (let i = 1; i <= MAX_FRAGMENTS && result === null; i++) {
+    result = assembler.accept(empty(Opcode.Continuation));
+  }
+  assert.ok(result instanceof ProtocolViolation);
+  assert.equal(result.code, 1009);
 });

@@ -273,3 +273,32 @@ Deno.test("close() waits a few seconds for the peer's close frame, then hangs up
   assert.deepEqual([event.code, event.wasClean], [1006, false]);
   await within(5000, server.close());
 });
+
+Deno.test("18 MB of empty continuation frames cost no memory and end with 1009 (issue 13, item 2)", async () => {
+  const { server, closes } = echoServer();
+  const { conn, rest } = await rawConnect(server.port);
+  // An empty masked continuation frame is 6 bytes: 1 MiB of them, sent 18 times.
+  const empty = clientFrame(Opcode.Continuation, new Uint8Array(0), { fin: false });
+  const chunk = new Uint8Array(Math.floor((1 << 20) / empty.length) * empty.length);
+  for (let at = 0; at < chunk.length; at += empty.length) chunk.set(empty, at);
+  const before = Deno.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
+  const received = readToEnd(conn, rest);
+  try {
+    await writeAll(conn, clientFrame(Opcode.Text, new Uint8Array(0), { fin: false }));
+    for (let i = 0; i < 18; i++) await writeAll(conn, chunk);
+  } catch {
+    // The server hung up once the bound was passed.
+  }
+  const ended = await within(10_000, received, "server hang-up").catch((error: Error) => error);
+  clearInterval(sampler);
+  peak = Math.max(peak, Deno.memoryUsage().rss);
+  const grown = (peak - before) / (1 << 20);
+  if (ended instanceof Error) conn.close();
+  assert.ok(grown < 64, `RSS grew by ${grown.toFixed(0)} MiB`);
+  if (ended instanceof Error) throw ended;
+  assert.equal(closeCodeOf(parseServerFrames(ended).at(-1)!), 1009);
+  await within(5000, server.close());
+  assert.deepEqual(closes.map((e) => e.code), [1009]);
+});
