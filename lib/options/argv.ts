@@ -8,15 +8,8 @@
 import { parseArgs } from "node:util";
 import type { CliRequest, ServeOptions } from "./types.ts";
 import { OptionError } from "./error.ts";
-import {
-  listenMode,
-  logFormat,
-  PARSE_CONFIG,
-  type PermissionName,
-  type Spec,
-  SPEC_BY_NAME,
-  takesValue,
-} from "./table.ts";
+import { type PermissionName, type Spec } from "./spec.ts";
+import { listenMode, logFormat, PARSE_CONFIG, SPEC_BY_NAME, takesValue } from "./table.ts";
 
 /**
  * Deno's own runtime flags, given after the script where they reach Starlight instead: named in

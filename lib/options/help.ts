@@ -5,7 +5,8 @@
  * @module
  */
 
-import { OPTION_HELP, type OptionGroup, type OptionHelp } from "./table.ts";
+import { type OptionGroup, type OptionHelp } from "./spec.ts";
+import { OPTION_HELP } from "./table.ts";
 import { VERSION } from "../version.ts";
 
 /** The one-line reminder printed after a command-line error. */

@@ -10,10 +10,10 @@ export type * from "./types.ts";
 export { OptionError } from "./error.ts";
 export {
   DEFAULT_LISTEN_MODE,
-  OPTION_HELP,
   type OptionGroup,
   type OptionHelp,
   PERMISSION_KINDS,
-} from "./table.ts";
+} from "./spec.ts";
+export { OPTION_HELP } from "./table.ts";
 export { parseCliArgs } from "./argv.ts";
 export { resolveOptions } from "./resolve.ts";

@@ -25,18 +25,14 @@ import {
   DEFAULT_IPV6_HOST,
   DEFAULT_LISTEN_MODE,
   DEFAULT_SERVER_SOFTWARE,
-  listenMode,
-  logFormat,
-  NUMBER_SPEC_BY_FIELD,
   type NumberField,
   PATH_PERMISSIONS,
   PERMISSION_KINDS,
   type PermissionName,
-  show,
   type Spec,
-  SPEC_BY_FIELD,
   type TextField,
-} from "./table.ts";
+} from "./spec.ts";
+import { listenMode, logFormat, NUMBER_SPEC_BY_FIELD, show, SPEC_BY_FIELD } from "./table.ts";
 
 const URL_APP = /^(https?|file|jsr|npm):/i;
 

@@ -13,7 +13,7 @@
  */
 
 import { OptionError } from "./error.ts";
-import { DEFAULT_PORT } from "./table.ts";
+import { DEFAULT_PORT } from "./spec.ts";
 import type { ServeOptions } from "./types.ts";
 
 const NAME = "DENO_SERVE_ADDRESS";
