@@ -39,7 +39,7 @@ import {
   RETIRE_GRACE,
 } from "./policy.ts";
 import { type FromWorker, parseFromWorker, type RetireMode } from "./protocol.ts";
-import { escapeLine, MAX_LOG_LINE } from "./worker_lines.ts";
+import { capText, MAX_LOG_LINE } from "./worker_lines.ts";
 import { type Live, WorkerSet, WorkerStartError } from "./worker_set.ts";
 import {
   type Clock,
@@ -326,7 +326,7 @@ export class Supervisor {
       case "crashed": {
         handle.report(message.requests);
         if (handle.state === "starting") return this.#ended(live, message.reason, now);
-        const text = escapeLine(message.reason, MAX_LOG_LINE);
+        const text = capText(message.reason, MAX_LOG_LINE);
         this.#say.crashed(
           handle.id,
           handle.state === "retiring",
@@ -351,7 +351,7 @@ export class Supervisor {
   #ended(live: Live, reason: string, now: number, force = false): void {
     const { handle } = live;
     if (handle.state === "gone") return;
-    const text = escapeLine(reason, MAX_LOG_LINE, true);
+    const text = capText(reason, MAX_LOG_LINE);
     if (handle.state === "retiring") {
       this.#say.endedWhileRetiring(handle.id, text);
       return this.#remove(live, force);

@@ -21,9 +21,7 @@ const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
 /**
  * Escapes what could end or forge a log line: C0 and C1 control characters and DEL as `\xhh`,
  * the Unicode line and paragraph separators as `\u2028`/`\u2029`; cuts the result to `max`
- * characters, saying how much was cut. With `newlines`, line feeds stay: for text the server
- * log prints as indented continuation lines (a start-up error with its source excerpt), which
- * cannot pass for a record of their own.
+ * characters, saying how much was cut. For the access log, which is written as it comes.
  *
  * @example
  * ```ts
@@ -31,7 +29,7 @@ const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
  * escapeLine("ok\nFORGED", 100); // "ok\\x0aFORGED"
  * ```
  */
-export function escapeLine(text: string, max: number, newlines = false): string {
+export function escapeLine(text: string, max: number): string {
   if (text.length <= max && !UNSAFE.test(text)) return text;
   let out = "";
   let from = 0;
@@ -40,15 +38,28 @@ export function escapeLine(text: string, max: number, newlines = false): string 
     if (c >= 0x20 && c !== 0x7f && !(c >= 0x80 && c <= 0x9f) && c !== 0x2028 && c !== 0x2029) {
       continue;
     }
-    if (c === 0x0a && newlines) continue;
     out += text.slice(from, i) +
       (c < 0x100 ? "\\x" + c.toString(16).padStart(2, "0") : "\\u" + c.toString(16));
     from = i + 1;
     if (out.length > max) break;
   }
   if (from < text.length && out.length <= max) out += text.slice(from);
-  if (out.length <= max) return out;
-  return `${out.slice(0, max)}... (${out.length - max}+ more characters cut)`;
+  return capText(out, max);
+}
+
+/**
+ * Cuts `text` to `max` characters, saying how much was cut. For server-log lines, which the log
+ * escapes itself (its continuation lines are indented, so none passes for a record).
+ *
+ * @example
+ * ```ts
+ * import { capText } from "./worker_lines.ts";
+ * capText("abcdef", 3); // "abc... (3+ more characters cut)"
+ * ```
+ */
+export function capText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}... (${text.length - max}+ more characters cut)`;
 }
 
 /**
@@ -105,7 +116,8 @@ export class ByteRate {
 }
 
 /**
- * One worker's lines, checked: escaped, capped, and within the rates (server log: 64 KiB a
+ * One worker's lines, checked: capped, access lines escaped (the server log escapes its own), and
+ * within the rates (server log: 64 KiB a
  * second, 256 KiB at once; access log: 64 MiB a second, far above what one thread can serve,
  * so that only a forger is stopped).
  *
@@ -122,7 +134,7 @@ export class WorkerLineGate {
 
   /** A server-log line fit to write, or `undefined` when over the rate. */
   log(text: string, now: number): string | undefined {
-    return this.#log.take(text.length, now) ? escapeLine(text, MAX_LOG_LINE) : undefined;
+    return this.#log.take(text.length, now) ? capText(text, MAX_LOG_LINE) : undefined;
   }
 
   /** An access-log line fit to write, or `undefined` when over the rate. */

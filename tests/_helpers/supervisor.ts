@@ -16,7 +16,8 @@ export const appArgs: string[] = [`${fixtures}app.ts`, `--allow-read=${repoRoot}
 
 /** Occurrences of `pattern` in `text`. */
 export function count(text: string, pattern: RegExp): number {
-  return [...text.matchAll(new RegExp(pattern.source, "g"))].length;
+  const flags = pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g";
+  return [...text.matchAll(new RegExp(pattern.source, flags))].length;
 }
 
 /**

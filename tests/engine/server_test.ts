@@ -57,3 +57,16 @@ Deno.test("server: retire() without a reason (the owner's own decision) reports 
   assert.equal(s.http.retiring, true);
   assert.deepEqual(reasons, []);
 });
+
+Deno.test("server: draining closes a connection that never sent a byte at once, not after the header timeout", async () => {
+  await using s = server(Infinity, []);
+  const unused = s.memory.connect();
+  const used = s.memory.connect();
+  used.send(GET);
+  await used.until(() => used.received.includes("\r\n\r\nx"));
+  const started = Date.now();
+  await s.http.drain();
+  assert.ok(Date.now() - started < 1000, `drained in ${Date.now() - started} ms`);
+  assert.ok(unused.serverClosed && used.serverClosed);
+  assert.equal(unused.received, "", "nothing written to the unused connection");
+});

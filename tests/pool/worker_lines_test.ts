@@ -7,11 +7,13 @@
 import assert from "node:assert/strict";
 import {
   ByteRate,
+  capText,
   escapeLine,
   MAX_ACCESS_LINE,
   WorkerLineGate,
 } from "../../lib/pool/worker_lines.ts";
 import { describeError, parseFromWorker } from "../../lib/pool/protocol.ts";
+import { escapeLogText } from "../../lib/log.ts";
 import { LogDigest } from "../../lib/pool/log_digest.ts";
 import { crashLine } from "../../lib/pool/worker_runtime.ts";
 
@@ -25,11 +27,15 @@ Deno.test("escapeLine: newlines, C0/C1 controls, DEL and U+2028/9 cannot end or 
   assert.doesNotMatch(escapeLine("x\n".repeat(1000), 100_000), /[\n\r\u0085\u2028\u2029]/);
 });
 
-Deno.test("escapeLine with newlines: line feeds stay for the log's continuation lines, CR and the rest are escaped", () => {
+Deno.test("a worker's log line is escaped once, by the server log: its stack lines are indented continuation lines", () => {
+  const gate = new WorkerLineGate();
+  const line = gate.log("the app failed: boom\n    at app.ts:5:3\r\x1b[31m", 0)!;
   assert.equal(
-    escapeLine("app.ts:5:3: SyntaxError\n  at app.ts:5:3\r\x1b[31m", 100, true),
-    "app.ts:5:3: SyntaxError\n  at app.ts:5:3\\x0d\\x1b[31m",
+    escapeLogText(line, "\n    "),
+    "the app failed: boom\n        at app.ts:5:3\\x0d\\x1b[31m",
   );
+  assert.equal(capText("abcdef", 3), "abc... (3+ more characters cut)");
+  assert.equal(capText("abc", 3), "abc");
 });
 
 Deno.test("escapeLine: a long line is cut and says so", () => {
