@@ -484,3 +484,16 @@ export function announceBanner(
 export function announcedLines(): string[] {
   return [...announced];
 }
+
+/**
+ * An error as one line for a message or a log: `Name: message`, or the value as text.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./log.ts";
+ * describeError(new TypeError("bad")); // "TypeError: bad"
+ * ```
+ */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

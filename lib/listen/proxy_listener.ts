@@ -13,6 +13,7 @@
  * @module
  */
 
+import { ListenerBase } from "./listener_base.ts";
 import { parseProxyHeader, type ProxyHeader } from "../http/proxy_protocol.ts";
 import { closeQuietly } from "./wrapped_listener.ts";
 
@@ -50,10 +51,7 @@ interface Waiter {
  * console.log(conn.remoteAddr); // the client named by the proxy
  * ```
  */
-export class ProxyProtocolListener implements Deno.Listener {
-  /** The address of the underlying listener. */
-  readonly addr: Deno.Addr;
-  readonly #inner: Deno.Listener;
+export class ProxyProtocolListener extends ListenerBase<Deno.Conn> {
   readonly #options: ProxyListenerOptions;
   readonly #maxPending: number;
   /** Connections with a valid header that no `accept()` has taken yet. */
@@ -66,10 +64,9 @@ export class ProxyProtocolListener implements Deno.Listener {
 
   /** Wraps `inner`; closing this closes it. */
   constructor(inner: Deno.Listener, options: ProxyListenerOptions) {
-    this.#inner = inner;
+    super(inner);
     this.#options = options;
     this.#maxPending = options.maxPending ?? 1024;
-    this.addr = inner.addr;
   }
 
   /** The next connection with a valid header; rejects once closed, or as `inner` rejects. */
@@ -92,7 +89,7 @@ export class ProxyProtocolListener implements Deno.Listener {
       this.#pending.size >= this.#maxPending
     ) return;
     this.#accepting = true;
-    this.#inner.accept().then(
+    this.inner.accept().then(
       (conn) => {
         this.#accepting = false;
         if (this.#closed) {
@@ -147,41 +144,10 @@ export class ProxyProtocolListener implements Deno.Listener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#inner.close();
+    this.inner.close();
     for (const conn of [...this.#pending, ...this.#ready.splice(0)]) closeQuietly(conn);
     const closed = new Deno.errors.BadResource("Listener has been closed");
     for (const waiter of this.#waiters.splice(0)) waiter.reject(closed);
-  }
-
-  /** Iterates over accepted connections until closed. */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.Conn> {
-    for (;;) {
-      try {
-        yield await this.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return;
-        throw error;
-      }
-    }
-  }
-
-  /** Closes, ignoring "already closed". */
-  [Symbol.dispose](): void {
-    try {
-      this.close();
-    } catch {
-      // Already closed.
-    }
-  }
-
-  /** Keeps the event loop alive while listening (the default). */
-  ref(): void {
-    this.#inner.ref();
-  }
-
-  /** Lets the event loop end while listening. */
-  unref(): void {
-    this.#inner.unref();
   }
 }
 

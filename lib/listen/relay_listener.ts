@@ -13,6 +13,8 @@
  * @module
  */
 
+import { ListenerBase } from "./listener_base.ts";
+import { listenShared } from "../deno/shared_listen.ts";
 import { closeQuietly } from "./wrapped_listener.ts";
 import type { ListenSpec, RelayListenSpec } from "./spec.ts";
 import {
@@ -41,9 +43,9 @@ function socketAddr(spec: ListenSpec | undefined): Deno.UnixAddr {
 
 /** Opens the relay listener (one shared accept queue when `shared`: nothing lost on restarts). */
 export function openRelayListener(spec: RelayListenSpec, shared: boolean): Deno.Listener {
-  const options = { hostname: spec.hostname, port: spec.port, loadBalanced: shared };
+  const options = { hostname: spec.hostname, port: spec.port };
   return new RelayListener(
-    Deno.listen(options as Deno.TcpListenOptions),
+    shared ? listenShared(options) : Deno.listen(options),
     fromHex(spec.relay.token),
     spec.relay.routes,
   );
@@ -60,10 +62,7 @@ export function openRelayListener(spec: RelayListenSpec, shared: boolean): Deno.
  * const conn = await listener.accept(); // conn.remoteAddr: the client behind the relay
  * ```
  */
-export class RelayListener implements Deno.Listener<Deno.TcpConn> {
-  /** The loopback address. */
-  readonly addr: Deno.Addr;
-  readonly #inner: Deno.Listener;
+export class RelayListener extends ListenerBase<Deno.TcpConn> {
   readonly #token: Uint8Array;
   readonly #routes: ListenSpec[];
   readonly #ready: Deno.TcpConn[] = [];
@@ -75,10 +74,9 @@ export class RelayListener implements Deno.Listener<Deno.TcpConn> {
 
   /** Serves relayed connections from `inner`, checking them against `token` and `routes`. */
   constructor(inner: Deno.Listener, token: Uint8Array, routes: ListenSpec[]) {
-    this.#inner = inner;
+    super(inner);
     this.#token = token;
     this.#routes = routes;
-    this.addr = inner.addr;
   }
 
   /**
@@ -107,7 +105,7 @@ export class RelayListener implements Deno.Listener<Deno.TcpConn> {
   async #acceptOne(): Promise<void> {
     this.#accepting = true;
     try {
-      this.#check(await this.#inner.accept());
+      this.#check(await this.inner.accept());
     } catch (error) {
       if (!this.#closed) this.#error = error;
     } finally {
@@ -135,37 +133,9 @@ export class RelayListener implements Deno.Listener<Deno.TcpConn> {
   /** Stops accepting. */
   close(): void {
     this.#closed = true;
-    this.#inner.close();
+    // Waiters first: closing twice throws, and a disposal must still wake them.
     this.#wake();
-  }
-
-  /** Iterates over accepted connections until closed. */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.TcpConn> {
-    for (;;) {
-      try {
-        yield await this.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return;
-        throw error;
-      }
-    }
-  }
-
-  /** Closes, ignoring "already closed". */
-  [Symbol.dispose](): void {
-    this.#closed = true;
-    closeQuietly(this.#inner);
-    this.#wake();
-  }
-
-  /** Keeps the event loop alive while listening (the default). */
-  ref(): void {
-    this.#inner.ref();
-  }
-
-  /** Lets the event loop end while listening. */
-  unref(): void {
-    this.#inner.unref();
+    this.inner.close();
   }
 }
 

@@ -17,6 +17,7 @@
 import { encodePreamble, fromHex } from "./relay_preamble.ts";
 import { RelayConnector } from "./relay_connector.ts";
 import { closeQuietly } from "./wrapped_listener.ts";
+import { describeError } from "../log.ts";
 import { loadTls, openListener } from "./open.ts";
 import type { FromFront, FrontConfig, ToFront } from "./tls_front_protocol.ts";
 import type { NodeTlsConn } from "./tls_listener.ts";
@@ -28,22 +29,22 @@ function post(message: FromFront): void {
   self.postMessage(message);
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 self.addEventListener("error", (event: ErrorEvent) => {
   // One client's failure must not end every client's connection.
   event.preventDefault();
   post({
     type: "log",
     level: "error",
-    message: `uncaught ${describe(event.error ?? event.message)}`,
+    message: `uncaught ${describeError(event.error ?? event.message)}`,
   });
 });
 self.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
   event.preventDefault();
-  post({ type: "log", level: "error", message: `unhandled rejection: ${describe(event.reason)}` });
+  post({
+    type: "log",
+    level: "error",
+    message: `unhandled rejection: ${describeError(event.reason)}`,
+  });
 });
 
 const listeners: Deno.Listener[] = [];
@@ -60,7 +61,7 @@ async function start(config: FrontConfig): Promise<void> {
     }
   } catch (error) {
     for (const listener of listeners) closeQuietly(listener);
-    post({ type: "failed", message: describe(error) });
+    post({ type: "failed", message: describeError(error) });
     return;
   }
   const relay = new RelayConnector(
@@ -101,7 +102,7 @@ function acceptFailed(error: unknown): void {
     type: "log",
     level: "warning",
     message: `TLS accept failed (${acceptErrors} time(s) since the last report): ${
-      describe(error)
+      describeError(error)
     }`,
   });
   acceptErrors = 0;
@@ -133,7 +134,7 @@ async function serve(
       conn.localAddr as Deno.NetAddr,
     );
   } catch (error) {
-    post({ type: "log", level: "warning", message: describe(error) });
+    post({ type: "log", level: "warning", message: describeError(error) });
     closeQuietly(conn);
     return;
   }

@@ -27,6 +27,7 @@ import { RELAY_TOKEN_BYTES, toHex } from "./relay_preamble.ts";
 import type { ServerTls } from "./tls_material.ts";
 import type { FromFront, FrontConfig, ToFront } from "./tls_front_protocol.ts";
 import { closeQuietly } from "./wrapped_listener.ts";
+import { listenShared } from "../deno/shared_listen.ts";
 
 type TcpSpec = Extract<ListenSpec, { kind: "tcp" }>;
 
@@ -52,8 +53,6 @@ interface Front {
   idle: PromiseWithResolvers<void>;
   gone: boolean;
 }
-
-type TcpListenOptions = Deno.TcpListenOptions & { loadBalanced?: boolean };
 
 /**
  * The TLS fronts of a server. Without TLS, or without a TCP listener, it does nothing and
@@ -303,8 +302,7 @@ function anchor(spec: TcpSpec, anchors: Deno.Listener[]): TcpSpec {
   for (let attempt = 1;; attempt++) {
     const port = spec.port === 0 ? resolvePort(spec).port : spec.port;
     try {
-      const options: TcpListenOptions = { hostname: spec.hostname, port, loadBalanced: true };
-      const listener = Deno.listen(options);
+      const listener = listenShared({ hostname: spec.hostname, port });
       anchors.push(listener);
       return { kind: "tcp", hostname: spec.hostname, port: (listener.addr as Deno.NetAddr).port };
     } catch (error) {

@@ -9,14 +9,12 @@
  * @module
  */
 
+import { ListenerBase } from "./listener_base.ts";
 /**
  * A listener whose connections are `prepare(raw)` (`undefined` drops that connection), taken only
  * while `admit()` allows.
  */
-export class WrappedListener<C extends Deno.Conn = Deno.Conn> implements Deno.Listener<C> {
-  /** The address of the underlying listener. */
-  readonly addr: Deno.Addr;
-  readonly #inner: Deno.Listener;
+export class WrappedListener<C extends Deno.Conn = Deno.Conn> extends ListenerBase<C> {
   readonly #prepare: (conn: Deno.Conn) => C | undefined | Promise<C | undefined>;
   readonly #admit: (() => boolean) | undefined;
   #closed = false;
@@ -27,10 +25,9 @@ export class WrappedListener<C extends Deno.Conn = Deno.Conn> implements Deno.Li
     prepare: (conn: Deno.Conn) => C | undefined | Promise<C | undefined>,
     admit?: () => boolean,
   ) {
-    this.#inner = inner;
+    super(inner);
     this.#prepare = prepare;
     this.#admit = admit;
-    this.addr = inner.addr;
   }
 
   /** The next prepared connection; rejects as the underlying `accept()` does (closed, …). */
@@ -43,7 +40,7 @@ export class WrappedListener<C extends Deno.Conn = Deno.Conn> implements Deno.Li
         pause = Math.min(pause * 2, 20);
       }
       if (this.#closed) throw new Deno.errors.BadResource("Listener has been closed");
-      const conn = await this.#inner.accept();
+      const conn = await this.inner.accept();
       const prepared = await this.#prepare(conn);
       if (prepared !== undefined) return prepared;
     }
@@ -52,35 +49,7 @@ export class WrappedListener<C extends Deno.Conn = Deno.Conn> implements Deno.Li
   /** Stops accepting. */
   close(): void {
     this.#closed = true;
-    this.#inner.close();
-  }
-
-  /** Iterates over accepted connections until closed. */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<C> {
-    for (;;) {
-      try {
-        yield await this.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return;
-        throw error;
-      }
-    }
-  }
-
-  /** Closes, ignoring "already closed". */
-  [Symbol.dispose](): void {
-    this.#closed = true;
-    closeQuietly(this.#inner);
-  }
-
-  /** Keeps the event loop alive while listening (the default). */
-  ref(): void {
-    this.#inner.ref();
-  }
-
-  /** Lets the event loop end while listening. */
-  unref(): void {
-    this.#inner.unref();
+    this.inner.close();
   }
 }
 

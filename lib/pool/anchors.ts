@@ -13,7 +13,7 @@ import type { ListenSpec } from "../listen/spec.ts";
 import type { ListenMode } from "../options/mod.ts";
 import { sharesAcceptQueue } from "../listen/open.ts";
 import { listenShared } from "../deno/shared_listen.ts";
-import { describeError } from "./protocol.ts";
+import { describeError } from "../log.ts";
 
 /** The held sockets and the listen specs with their real ports. */
 export interface Anchors {

@@ -144,19 +144,6 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
   return undefined;
 }
 
-/**
- * An error as one line for a message or a log: `Name: message`, or the value as text.
- *
- * @example
- * ```ts
- * import { describeError } from "./protocol.ts";
- * describeError(new TypeError("bad")); // "TypeError: bad"
- * ```
- */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 function count(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0;
 }

@@ -21,13 +21,8 @@ import { withTelemetry } from "../observe/otel.ts";
 import { fallbackWarning, fastPaths } from "../deno/fast_paths.ts";
 import { FairShare } from "./balance.ts";
 import { type WorkerEngine, workerEngine } from "./engine_calls.ts";
-import {
-  describeError,
-  type FromWorker,
-  type RetireMode,
-  type ToWorker,
-  type WorkerConfig,
-} from "./protocol.ts";
+import { describeError } from "../log.ts";
+import { type FromWorker, type RetireMode, type ToWorker, type WorkerConfig } from "./protocol.ts";
 
 /** How the runtime reaches the supervisor. */
 export interface WorkerChannel {

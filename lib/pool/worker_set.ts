@@ -10,7 +10,7 @@ import type { ListenSpec } from "../listen/spec.ts";
 import type { BalanceBoard } from "./balance.ts";
 import type { SupervisorConfig } from "./config.ts";
 import { WorkerHandle } from "./handle.ts";
-import { describeError } from "./protocol.ts";
+import { describeError } from "../log.ts";
 import type { TransportEvents, WorkerTransport } from "./transport.ts";
 import { WorkerLineGate } from "./worker_lines.ts";
 

@@ -12,8 +12,8 @@ import {
   MAX_ACCESS_LINE,
   WorkerLineGate,
 } from "../../lib/pool/worker_lines.ts";
-import { describeError, parseFromWorker } from "../../lib/pool/protocol.ts";
-import { escapeLogText } from "../../lib/log.ts";
+import { parseFromWorker } from "../../lib/pool/protocol.ts";
+import { describeError, escapeLogText } from "../../lib/log.ts";
 import { LogDigest } from "../../lib/pool/log_digest.ts";
 import { crashLine } from "../../lib/pool/worker_runtime.ts";
 
