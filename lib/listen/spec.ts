@@ -72,6 +72,32 @@ export function findRelay(bound: ListenSpec[], token: string): RelayListenSpec |
   );
 }
 
+/**
+ * What the workers listen on when the supervisor relays some listeners to them: `listeners` with
+ * those `routed` replaced by one loopback relay listener, where the first of them stood.
+ *
+ * @example
+ * ```ts
+ * import { relayInPlace, type ListenSpec } from "./spec.ts";
+ * const socket: ListenSpec = { kind: "unix", path: "/tmp/app.sock" };
+ * const tcp: ListenSpec = { kind: "tcp", hostname: "0.0.0.0", port: 8080 };
+ * const routed = (spec: ListenSpec) => spec.kind === "unix";
+ * relayInPlace([tcp, socket], routed, { token: "00ff", routes: [socket], scheme: "http" });
+ * // [tcp, { kind: "tcp", hostname: "127.0.0.1", port: 0, relay: {...} }]
+ * ```
+ */
+export function relayInPlace(
+  listeners: ListenSpec[],
+  routed: (spec: ListenSpec) => boolean,
+  relay: RelayInfo,
+): ListenSpec[] {
+  const spec: RelayListenSpec = { kind: "tcp", hostname: "127.0.0.1", port: 0, relay };
+  const first = listeners.findIndex(routed);
+  return listeners.flatMap((listener, i) =>
+    !routed(listener) ? [listener] : i === first ? [spec] : []
+  );
+}
+
 /** What a listen string cannot say by itself. */
 export interface ListenSpecContext {
   /** Host for a bare `:PORT` (default `"0.0.0.0"`). */

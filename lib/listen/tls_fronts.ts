@@ -16,13 +16,7 @@
 
 import { log } from "../log.ts";
 import type { ListenMode } from "../options/mod.ts";
-import {
-  findRelay,
-  formatListenSpec,
-  isRelaySpec,
-  type ListenSpec,
-  type RelayListenSpec,
-} from "./spec.ts";
+import { findRelay, formatListenSpec, isRelaySpec, type ListenSpec, relayInPlace } from "./spec.ts";
 import { RELAY_TOKEN_BYTES, toHex } from "./relay_preamble.ts";
 import type { ServerTls } from "./tls_material.ts";
 import type { FromFront, FrontConfig, ToFront } from "./tls_front_protocol.ts";
@@ -95,21 +89,11 @@ export class TlsFronts {
       this.workerListeners = listeners;
       return;
     }
-    const relay: RelayListenSpec = {
-      kind: "tcp",
-      hostname: "127.0.0.1",
-      port: 0,
-      relay: { token: this.#token, routes, scheme: "https" },
-    };
-    this.workerListeners = [];
-    let placed = false;
-    for (const spec of listeners) {
-      if (!isTlsSpec(spec)) this.workerListeners.push(spec);
-      else if (!placed) {
-        placed = true;
-        this.workerListeners.push(relay);
-      }
-    }
+    this.workerListeners = relayInPlace(listeners, isTlsSpec, {
+      token: this.#token,
+      routes,
+      scheme: "https",
+    });
   }
 
   /**

@@ -14,7 +14,7 @@
 
 import { closeQuietly } from "./wrapped_listener.ts";
 import { boundSpec, listenerScheme, loadTls, openListener } from "./open.ts";
-import { findRelay, formatListenSpec, type ListenSpec, type RelayListenSpec } from "./spec.ts";
+import { findRelay, formatListenSpec, type ListenSpec, relayInPlace } from "./spec.ts";
 import { log } from "../log.ts";
 import { encodePreamble, RELAY_TOKEN_BYTES, toHex } from "./relay_preamble.ts";
 import { RelayConnector } from "./relay_connector.ts";
@@ -65,17 +65,11 @@ export class UnixRelay {
       this.workerListeners = listeners;
       return;
     }
-    const relay: RelayListenSpec = {
-      kind: "tcp",
-      hostname: "127.0.0.1",
-      port: 0,
-      relay: { token: toHex(this.#token), routes: sockets, scheme: "http" },
-    };
-    this.workerListeners = [];
-    for (const spec of listeners) {
-      if (!isSocketSpec(spec)) this.workerListeners.push(spec);
-      else if (spec === sockets[0]) this.workerListeners.push(relay);
-    }
+    this.workerListeners = relayInPlace(listeners, isSocketSpec, {
+      token: toHex(this.#token),
+      routes: sockets,
+      scheme: "http",
+    });
   }
 
   /**
