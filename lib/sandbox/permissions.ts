@@ -419,10 +419,12 @@ export function describeAppPermissions(
     return "app permissions: all of the server's (--workers 0: the app runs in the main thread, no sandbox)";
   }
   const app = appGiven && typeof resolved.app === "string" ? resolved.app : undefined;
-  // Workers never listen on UNIX or abstract sockets: the main thread relays them to a loopback
-  // port, and that port is all the net access the sockets give the app (see unix_relay.ts).
-  const sockets = addresses.filter((spec) => spec.kind !== "tcp");
-  const tcp = addresses.filter((spec) => spec.kind === "tcp");
+  // Workers never listen on UNIX or abstract sockets, nor on TLS ports: the main thread relays
+  // them to a loopback port, and that port is all the net access they give the app (see
+  // unix_relay.ts and tls_fronts.ts).
+  const relayed = (spec: ListenSpec) => spec.kind !== "tcp" || resolved.ssl;
+  const sockets = addresses.filter(relayed);
+  const tcp = addresses.filter((spec) => !relayed(spec));
   const permissions = composePermissions(resolved.permissions, tcp, app, WORKER_MODULE);
   if (sockets.length > 0 && permissions !== "inherit" && permissions !== "none") {
     const relay = `loopback relay of ${sockets.map(formatListenSpec).join(" and ")}`;

@@ -132,3 +132,15 @@ Deno.test("the banner says what sockets give the app: a loopback relay, not net=
   );
   assert.doesNotMatch(line, /net=all|unix:|\/run\/app\.sock,|write=/);
 });
+
+Deno.test("the banner says what a TLS port gives the app: its loopback relay, not the public port (issue 13, item 16)", () => {
+  const resolved = resolveOptions({
+    app: `${repoRoot}tests/fixtures/listen/echo.ts`,
+    listen: ["127.0.0.1:8443"],
+    ssl: true,
+    sslKeyFile: "/tmp/key.pem",
+    sslCertFile: "/tmp/cert.pem",
+  });
+  const line = describeAppPermissions(resolved, resolved.listeners);
+  assert.match(line, /^app permissions: net=loopback relay of 127\.0\.0\.1:8443; /);
+});
