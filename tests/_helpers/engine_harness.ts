@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Changes } from "./changes.ts";
 import "../../lib/http/node_reasons.ts";
 import assert from "node:assert/strict";
 import type { AccessEntry } from "../../lib/engine/connection.ts";
@@ -300,7 +301,7 @@ export class RawClient implements AsyncDisposable {
   /** When `eof` became true (ms since epoch). */
   eofAt = 0;
   #closed = false;
-  #waiters = new Set<() => void>();
+  readonly #changes = new Changes();
   readonly #pump: Promise<void>;
 
   private constructor(conn: Deno.TcpConn) {
@@ -320,7 +321,7 @@ export class RawClient implements AsyncDisposable {
         const n = await this.conn.read(buffer);
         if (n === null) break;
         this.received += latin1(buffer.subarray(0, n));
-        this.#notify();
+        this.#changes.notify();
       }
     } catch (error) {
       if (error instanceof Deno.errors.ConnectionReset) this.reset = true;
@@ -328,29 +329,13 @@ export class RawClient implements AsyncDisposable {
     } finally {
       this.eof = true;
       this.eofAt = Date.now();
-      this.#notify();
+      this.#changes.notify();
     }
-  }
-
-  #notify(): void {
-    for (const wake of this.#waiters) wake();
   }
 
   /** Waits until `ready()` holds; false if `ms` passed first. */
-  async until(ready: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!ready()) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      let wake!: () => void;
-      const changed = new Promise<void>((resolve) => wake = resolve);
-      this.#waiters.add(wake);
-      const timer = setTimeout(wake, left);
-      await changed;
-      clearTimeout(timer);
-      this.#waiters.delete(wake);
-    }
-    return true;
+  until(ready: () => boolean, ms: number): Promise<boolean> {
+    return this.#changes.until(ready, ms);
   }
 
   /** Writes all of `data`. */

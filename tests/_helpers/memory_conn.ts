@@ -8,6 +8,8 @@
  * @module
  */
 
+import { Changes } from "./changes.ts";
+
 const ADDRESS: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 8080 };
 const PEER: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 40000 };
 
@@ -33,7 +35,7 @@ export class MemoryConn {
   #waiting:
     | { buffer: Uint8Array; resolve: (n: number | null) => void; reject(e: Error): void }
     | null = null;
-  readonly #changed = new Set<() => void>();
+  readonly #changes = new Changes();
   readonly #slowWrites: boolean;
 
   /** A connection whose writes behave as `options` says. */
@@ -75,30 +77,14 @@ export class MemoryConn {
   }
 
   /** Waits until `ready()` holds; false if `ms` passed first. */
-  async until(ready: () => boolean, ms = 3000): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!ready()) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      let wake!: () => void;
-      const changed = new Promise<void>((resolve) => wake = resolve);
-      this.#changed.add(wake);
-      const timer = setTimeout(wake, left);
-      await changed;
-      clearTimeout(timer);
-      this.#changed.delete(wake);
-    }
-    return true;
+  until(ready: () => boolean, ms = 3000): Promise<boolean> {
+    return this.#changes.until(ready, ms);
   }
 
   /** Waits until the server has written `count` occurrences of `text`; throws after `ms`. */
   async untilReceived(text: string, count = 1, ms = 3000): Promise<void> {
     const ok = await this.until(() => this.received.split(text).length - 1 >= count, ms);
     if (!ok) throw new Error(`${JSON.stringify(text)} ×${count} not received: ${this.received}`);
-  }
-
-  #notify(): void {
-    for (const wake of this.#changed) wake();
   }
 
   #deliver(): void {
@@ -132,14 +118,14 @@ export class MemoryConn {
     if (this.serverClosed) return Promise.reject(new Deno.errors.BadResource("closed"));
     if (!this.#slowWrites) {
       this.received += latin1(bytes);
-      this.#notify();
+      this.#changes.notify();
       return Promise.resolve(bytes.length);
     }
     return new Promise((resolve, reject) =>
       setTimeout(() => {
         if (this.serverClosed) return reject(new Deno.errors.BadResource("closed"));
         this.received += latin1(bytes);
-        this.#notify();
+        this.#changes.notify();
         resolve(bytes.length);
       }, 0)
     );
@@ -152,7 +138,7 @@ export class MemoryConn {
     const waiting = this.#waiting;
     this.#waiting = null;
     waiting?.reject(new Deno.errors.BadResource("closed"));
-    this.#notify();
+    this.#changes.notify();
   }
 }
 
