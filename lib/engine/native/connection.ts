@@ -155,8 +155,9 @@ export class NativeConnection {
   };
 
   /**
-   * Makes `response` the connection's last: `Connection: close`, which Deno's engine honours;
-   * where the app's headers are immutable (a `fetch()` response), a graceful end.
+   * Makes `response` the connection's last: it says `Connection: close` (unless the app's
+   * headers are immutable, a `fetch()` response), and the connection ends gracefully once it is
+   * sent. Deno's engine sends the header but would keep the connection open.
    */
   #closeAfter(response: Response): void {
     // A 101 hands the connection to the WebSocket; it is not the HTTP connection's to close.
@@ -164,8 +165,9 @@ export class NativeConnection {
     try {
       response.headers.set("connection", "close");
     } catch {
-      this.end();
+      // Immutable: the graceful end still closes the connection after this response.
     }
+    this.end();
   }
 }
 
