@@ -23,6 +23,7 @@
 
 export { serve, type ServeContext, type Server } from "./lib/serve.ts";
 export type {
+  Engine,
   ListenMode,
   LogFormat,
   ResolvedOptions,

@@ -14,6 +14,9 @@ import { reasonPhrases } from "./http/status.ts";
 import { bannerLine, listenerUrl } from "./observe/banner.ts";
 import { engineOptions, engineSettings } from "./engine/config.ts";
 import { HttpServer } from "./engine/server.ts";
+import { NativeServer } from "./engine/native/server.ts";
+import { refuseNative } from "./engine/native/refusal.ts";
+import { markNativeEngine } from "./engine/native/websocket.ts";
 import { fallbackWarning, fastPaths } from "./deno/fast_paths.ts";
 import { openInProcess, UnixRelay } from "./listen/unix_relay.ts";
 import { TlsFronts } from "./listen/tls_fronts.ts";
@@ -38,6 +41,7 @@ import { ThreadLauncher } from "./pool/transport.ts";
 import { readTls } from "./listen/tls_material.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
 import type { WorkerConfig } from "./pool/protocol.ts";
+import type { AccessEntry } from "./engine/connection.ts";
 import type { ServerTls, TlsMaterial } from "./listen/tls_material.ts";
 
 /**
@@ -104,6 +108,7 @@ export interface ServeContext {
  */
 export async function serve(options: ServeOptions, context: ServeContext = {}): Promise<Server> {
   const resolved = resolveOptions(options);
+  refuseNative(resolved);
   if (resolved.daemonize && !context.daemonized) {
     throw new OptionError(
       "--daemonize",
@@ -203,15 +208,20 @@ async function serveInProcess(
       detail: error === undefined ? "" : `: ${describeAppError(error)}`,
     });
   const finished = Promise.withResolvers<void>();
-  const http = new HttpServer(
-    engineOptions(engineSettings(options), (request, info) => app.handler(request, info)),
-    {
-      warn: report,
-      access: options.accessLog !== undefined || options.env === "development"
-        ? (entry) => writeAccess(formatAccessLine(entry))
-        : undefined,
-    },
+  const engine = engineOptions(
+    engineSettings(options),
+    (request, info) => app.handler(request, info),
   );
+  const hooks = {
+    warn: report,
+    access: options.accessLog !== undefined || options.env === "development"
+      ? (entry: AccessEntry) => writeAccess(formatAccessLine(entry))
+      : undefined,
+  };
+  if (options.engine === "native") markNativeEngine();
+  const http = options.engine === "native"
+    ? new NativeServer(engine, hooks)
+    : new HttpServer(engine, hooks);
   const fallback = fallbackWarning(fastPaths());
   if (fallback !== undefined) log.warning(fallback);
   setRetireHook(() => false);
@@ -289,6 +299,7 @@ async function serveWithWorkers(
     app,
     listeners: options.listeners,
     listenMode: options.listenMode,
+    engine: options.engine,
     ...engineSettings(options),
     maxWsMessage: options.maxWsMessage,
     reasonPhrases: reasonPhrases(),

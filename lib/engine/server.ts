@@ -6,11 +6,11 @@
  */
 
 import type { RetireReason } from "../app/retire.ts";
-import { coalescedLine, Coalescer } from "../observe/coalesce.ts";
+import { WarnGate } from "../observe/warn_gate.ts";
 import { tick } from "./clock.ts";
 import type { EngineOptions } from "./config.ts";
 import { type AccessEntry, Connection, type ConnectionOwner } from "./connection.ts";
-import { isDisconnect } from "./response_writer.ts";
+import { acceptNext } from "./accept.ts";
 
 /** What the server reports to whoever runs it (the worker, or `serve()` in-process). */
 export interface ServerHooks {
@@ -27,9 +27,6 @@ export interface ServerHooks {
   /** One access-log entry per response; omit to keep no access log. */
   access?(entry: AccessEntry): void;
 }
-
-/** A kind of warning is reported at most once per this many ms. */
-const WARN_INTERVAL = 1000;
 
 /** Sweeper period: fine enough for sub-second timeouts, cheap enough to never matter. */
 function sweepInterval(options: EngineOptions): number {
@@ -65,8 +62,7 @@ export class HttpServer implements ConnectionOwner {
   readonly #loops = new Set<Promise<void>>();
   readonly #goingAway = new AbortController();
   readonly #maxRequests: number;
-  readonly #warnings = new Coalescer(WARN_INTERVAL);
-  #warningTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #warnings: WarnGate;
   #requests = 0;
   #retiring = false;
   #draining = false;
@@ -78,6 +74,7 @@ export class HttpServer implements ConnectionOwner {
   constructor(options: EngineOptions, hooks: ServerHooks, maxRequests = Infinity) {
     this.options = options;
     this.#hooks = hooks;
+    this.#warnings = new WarnGate(hooks.warn);
     this.access = hooks.access;
     this.#maxRequests = maxRequests;
   }
@@ -137,28 +134,7 @@ export class HttpServer implements ConnectionOwner {
 
   /** Reports a problem, at most once a second for the same message (see `ServerHooks.warn`). */
   warn(message: string, error?: unknown): void {
-    const admission = this.#warnings.admit(message, Date.now());
-    if (!admission.report) {
-      this.#reportHeldLater();
-      return;
-    }
-    this.#hooks.warn(coalescedLine(message, admission.held, WARN_INTERVAL), error);
-  }
-
-  /** Reports the counts of held-back warnings once their interval is over. */
-  #reportHeldLater(): void {
-    if (this.#warningTimer !== undefined) return;
-    const at = this.#warnings.nextDue();
-    if (at === undefined) return;
-    const timer = setTimeout(() => {
-      this.#warningTimer = undefined;
-      for (const [message, held] of this.#warnings.due(Date.now())) {
-        this.#hooks.warn(coalescedLine(message, held, WARN_INTERVAL));
-      }
-      this.#reportHeldLater();
-    }, Math.max(0, at - Date.now()));
-    Deno.unrefTimer(timer);
-    this.#warningTimer = timer;
+    this.#warnings.warn(message, error);
   }
 
   /** Forgets a finished connection. */
@@ -189,25 +165,10 @@ export class HttpServer implements ConnectionOwner {
     this.#listeners.add(listener);
     try {
       while (!this.draining) {
-        let conn: Deno.Conn;
-        try {
-          conn = await listener.accept();
-        } catch (error) {
-          if (this.draining || error instanceof Deno.errors.BadResource) break;
-          if (isDisconnect(error) || error instanceof Deno.errors.InvalidData) continue;
-          this.warn("accept failed", error);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          continue;
-        }
+        const conn = await acceptNext(listener, this);
+        if (conn === undefined) break;
         // A connection accepted as the listener closed is served (one response, then close):
         // its client has sent its request already. The loop ends at its next turn.
-        if (conn.remoteAddr.transport === "tcp") {
-          try {
-            (conn as Deno.TcpConn).setNoDelay(true);
-          } catch {
-            // A TLS connection whose handshake failed; the loop will see the error.
-          }
-        }
         tick();
         const connection = new Connection(conn, this, scheme);
         connection.index = this.#connections.length;

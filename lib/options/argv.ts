@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import type { CliRequest, ServeOptions } from "./types.ts";
 import { OptionError } from "./error.ts";
 import { type PermissionName, type Spec } from "./spec.ts";
-import { listenMode, logFormat, PARSE_CONFIG, SPEC_BY_NAME, takesValue } from "./table.ts";
+import { engine, listenMode, logFormat, PARSE_CONFIG, SPEC_BY_NAME, takesValue } from "./table.ts";
 
 /**
  * Deno's own runtime flags, given after the script where they reach Starlight instead: named in
@@ -163,6 +163,9 @@ function applyValue(options: ServeOptions, spec: Spec, flag: string, text: strin
       break;
     case "log-format":
       options.logFormat = logFormat(flag, text);
+      break;
+    case "engine":
+      options.engine = engine(flag, text);
       break;
     case "listen":
       options.listen = [...options.listen ?? [], text];

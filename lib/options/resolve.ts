@@ -32,7 +32,14 @@ import {
   type Spec,
   type TextField,
 } from "./spec.ts";
-import { listenMode, logFormat, NUMBER_SPEC_BY_FIELD, show, SPEC_BY_FIELD } from "./table.ts";
+import {
+  engine,
+  listenMode,
+  logFormat,
+  NUMBER_SPEC_BY_FIELD,
+  show,
+  SPEC_BY_FIELD,
+} from "./table.ts";
 
 const URL_APP = /^(https?|file|jsr|npm):/i;
 
@@ -95,6 +102,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     listenMode: options.listenMode === undefined
       ? DEFAULT_LISTEN_MODE
       : listenMode("--listen-mode", options.listenMode),
+    engine: options.engine === undefined ? "ts" : engine("--engine", options.engine),
     timeout: number(options, "timeout"),
     headerTimeout: number(options, "headerTimeout"),
     keepaliveTimeout: number(options, "keepaliveTimeout"),

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { ListenMode, LogFormat, ServeOptions, WorkerPermissions } from "./types.ts";
+import type { Engine, ListenMode, LogFormat, ServeOptions, WorkerPermissions } from "./types.ts";
 import type { NumberRule } from "./rules.ts";
 import { VERSION } from "../version.ts";
 
@@ -67,6 +67,7 @@ type SpecKind =
   | { kind: "text"; field: TextField }
   | { kind: "listen-mode" }
   | { kind: "log-format" }
+  | { kind: "engine" }
   | { kind: "listen" }
   | { kind: "app" }
   | { kind: "permission"; permission: PermissionName }
@@ -90,6 +91,8 @@ export type Spec = SpecKind & {
 export const CPUS = navigator.hardwareConcurrency;
 /** The default `--port`. */
 export const DEFAULT_PORT = 5000;
+/** The values `--engine` accepts. */
+export const ENGINES: readonly Engine[] = ["ts", "native"];
 /** The values `--log-format` accepts. */
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 export const DEFAULT_HOST = "0.0.0.0";

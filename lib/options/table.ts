@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { ListenMode, LogFormat } from "./types.ts";
+import type { Engine, ListenMode, LogFormat } from "./types.ts";
 import { OptionError } from "./error.ts";
-import { LOG_FORMATS, type OptionHelp, type Spec } from "./spec.ts";
+import { ENGINES, LOG_FORMATS, type OptionHelp, type Spec } from "./spec.ts";
 import { GENERAL_SPECS } from "./specs/general.ts";
 import { LISTENING_SPECS } from "./specs/listening.ts";
 import { WORKERS_SPECS } from "./specs/workers.ts";
@@ -92,6 +92,11 @@ export const OPTION_HELP: readonly OptionHelp[] = SPECS.map((spec) => ({
 export function listenMode(flag: string, value: unknown): ListenMode {
   if (value === "reuseport" || value === "shared") return value;
   throw new OptionError(flag, `${flag}: ${show(value)} is not reuseport or shared`);
+}
+
+export function engine(flag: string, value: unknown): Engine {
+  if (ENGINES.includes(value as Engine)) return value as Engine;
+  throw new OptionError(flag, `${flag}: ${show(value)} is not ${ENGINES.join(" or ")}`);
 }
 
 export function logFormat(flag: string, value: unknown): LogFormat {

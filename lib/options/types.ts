@@ -84,6 +84,21 @@ export interface ResolvedPermissions {
 export type ListenMode = "reuseport" | "shared";
 
 /**
+ * Which HTTP engine serves the connections a worker accepts: `"ts"`, Starlight's own (every
+ * option and guarantee), or `"native"`, Deno's own (the one behind `Deno.serve`: HTTP/2 with
+ * prior knowledge, Deno's telemetry, `Deno.upgradeWebSocket`; the options it cannot honour are
+ * listed in docs/engines.md).
+ *
+ * @example The command line's `--engine native`
+ * ```ts
+ * import type { Engine, ServeOptions } from "@x/starlight";
+ * const engine: Engine = "native";
+ * const options: ServeOptions = { app: "./app.ts", engine };
+ * ```
+ */
+export type Engine = "ts" | "native";
+
+/**
  * How the server's log lines look: `"text"` (ASCII, one line per event) or `"json"` (one JSON
  * object per line, for log shippers).
  *
@@ -136,6 +151,8 @@ export interface ServeOptions {
   parallel?: boolean;
   /** How workers share a TCP port (default {@linkcode DEFAULT_LISTEN_MODE}). */
   listenMode?: ListenMode;
+  /** The HTTP engine (default `"ts"`). */
+  engine?: Engine;
   /** Seconds a connection may be silent while a request or response is in flight (default 300). */
   timeout?: number;
   /** Seconds allowed to receive a whole request head, however slowly it arrives (default 30). */
@@ -240,6 +257,8 @@ export interface ResolvedOptions {
   workers: number;
   /** How workers share a TCP port. */
   listenMode: ListenMode;
+  /** The HTTP engine. */
+  engine: Engine;
   /** Seconds a connection may stay silent while a request or response is in flight. */
   timeout: number;
   /** Seconds allowed to receive a whole request head. */

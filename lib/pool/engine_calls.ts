@@ -12,6 +12,7 @@ import type { RetireReason } from "../app/retire.ts";
 import type { AccessEntry } from "../engine/connection.ts";
 import { engineOptions } from "../engine/config.ts";
 import { HttpServer } from "../engine/server.ts";
+import { NativeServer } from "../engine/native/server.ts";
 import type { WorkerConfig } from "./protocol.ts";
 
 /** What the engine reports to the worker. */
@@ -60,11 +61,11 @@ export function workerEngine(
   config: WorkerConfig,
   events: EngineEvents,
 ): WorkerEngine {
-  const http = new HttpServer(engineOptions(config, handler), {
-    warn: events.warn,
-    onRetire: events.onRetire,
-    access: events.access,
-  }, config.maxRequests);
+  const hooks = { warn: events.warn, onRetire: events.onRetire, access: events.access };
+  const options = engineOptions(config, handler);
+  const http = config.engine === "native"
+    ? new NativeServer(options, hooks, config.maxRequests)
+    : new HttpServer(options, hooks, config.maxRequests);
   return {
     serve: (listener, scheme) => http.serve(listener, scheme),
     get connections() {

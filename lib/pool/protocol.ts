@@ -9,7 +9,7 @@
  */
 
 import type { ListenSpec } from "../listen/spec.ts";
-import type { ListenMode } from "../options/mod.ts";
+import type { Engine, ListenMode } from "../options/mod.ts";
 import type { RetireReason } from "../app/retire.ts";
 import type { BalanceConfig } from "./balance.ts";
 
@@ -26,6 +26,8 @@ export interface WorkerConfig {
   listeners: ListenSpec[];
   /** How TCP listeners are shared between workers. */
   listenMode: ListenMode;
+  /** The HTTP engine serving the accepted connections (default `ts`). */
+  engine?: Engine;
   /** Idle limit for every read and write. */
   timeout: number;
   /** Total limit for receiving a request head. */

@@ -18,6 +18,8 @@ import { WrappedListener } from "../listen/wrapped_listener.ts";
 import { setDefaultMaxMessageSize } from "../websocket/upgrade.ts";
 import { withDenoUpgrade } from "../websocket/deno_upgrade.ts";
 import { withTelemetry } from "../observe/otel.ts";
+import { markNativeEngine } from "../engine/native/websocket.ts";
+import { nativeServeProblem } from "../deno/serve_http.ts";
 import { fallbackWarning, fastPaths } from "../deno/fast_paths.ts";
 import { FairShare } from "./balance.ts";
 import { type WorkerEngine, workerEngine } from "./engine_calls.ts";
@@ -153,7 +155,14 @@ export class WorkerRuntime {
       return post({ type: "failed", message });
     }
     if (this.#retiring) return;
-    const handler = withTelemetry(withDenoUpgrade(app.handler));
+    const native = config.engine === "native";
+    if (native) {
+      const problem = nativeServeProblem();
+      if (problem !== undefined) return post({ type: "failed", message: problem });
+      markNativeEngine();
+    }
+    // Deno's engine has its own telemetry and its own WebSocket upgrade.
+    const handler = native ? app.handler : withTelemetry(withDenoUpgrade(app.handler));
     const engine = workerEngine(handler, config, {
       onRetire: (reason) => {
         if (!this.#retiring) post({ type: "retire", reason });

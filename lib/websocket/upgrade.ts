@@ -5,6 +5,7 @@
  */
 
 import { type UpgradableResponse, upgradeKey } from "../engine/handoff.ts";
+import { starlightUpgradeRefusal } from "../engine/native/websocket.ts";
 import { runConnection } from "./connection.ts";
 import { negotiateDeflate } from "./deflate_negotiation.ts";
 import { acceptKey, checkHandshake, offeredProtocols } from "./handshake.ts";
@@ -84,7 +85,8 @@ function defaultMaxMessageSize(): number {
  * Starlight recognises it and sends `101` with its headers, including any the app added.
  *
  * @throws {TypeError} When `request` is not a valid WebSocket handshake (see
- * `websocketHandshakeError` for answering those), or `options.protocol` was not offered.
+ * `websocketHandshakeError` for answering those), `options.protocol` was not offered, or the
+ * server runs `--engine native` (use `Deno.upgradeWebSocket` there).
  * @throws {RangeError} When `idleTimeout` or `maxMessageSize` is out of range.
  *
  * @example A chat room
@@ -104,6 +106,8 @@ export function upgradeWebSocket(
   request: Request,
   options: UpgradeWebSocketOptions = {},
 ): WebSocketUpgrade {
+  const native = starlightUpgradeRefusal();
+  if (native !== undefined) throw new TypeError(native);
   const problem = checkHandshake(request);
   if (problem) throw new TypeError(problem.message);
   const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;

@@ -36,6 +36,14 @@ export const GENERAL_SPECS: readonly Spec[] = [
     defaultText: DEFAULT_SERVER_SOFTWARE,
   },
   {
+    kind: "engine",
+    names: ["engine"],
+    valueName: "ENGINE",
+    group: "General",
+    description: "ts: Starlight's HTTP engine; native: Deno's (docs/engines.md says what differs)",
+    defaultText: "ts",
+  },
+  {
     kind: "text",
     field: "config",
     names: ["config"],
