@@ -45,6 +45,7 @@ Deno.test("defaults apply when only the app is given", () => {
     port: 5000,
     workers: navigator.hardwareConcurrency,
     listenMode: "shared",
+    engine: "ts",
     timeout: 300,
     headerTimeout: 30,
     keepaliveTimeout: 5,
