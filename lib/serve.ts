@@ -126,17 +126,13 @@ export async function serve(options: ServeOptions, context: ServeContext = {}): 
   warnAboutTheApp(resolved);
   // Before anything listens: an unknown --user/--group is an error, and the pid file exists.
   const control = ProcessControl.begin(resolved);
-  let server: Server | undefined;
+  let server: Server;
   try {
-    server = await start(resolved);
-    control.afterListening();
+    // Privileges are dropped once everything is bound and before any app code is loaded, so
+    // nothing the app does at load (a program started, a file read) runs as root. A failed drop
+    // throws there, before the app exists.
+    server = await start(resolved, () => control.afterListening());
   } catch (error) {
-    if (server !== undefined) {
-      // Listening, but the privilege drop failed: never serve with the wrong identity.
-      server.shutdown();
-      server.shutdown();
-      await server.finished;
-    }
     await control.finish();
     throw error;
   }
@@ -178,11 +174,11 @@ function warnAboutTheApp(resolved: ResolvedOptions): void {
 }
 
 /** Opens the listeners and starts serving (in this thread or with workers); prints the banner. */
-async function start(resolved: ResolvedOptions): Promise<Server> {
+async function start(resolved: ResolvedOptions, beforeApp: () => void): Promise<Server> {
   const tls = await readTls(resolved);
   const server = resolved.workers === 0
-    ? await serveInProcess(resolved, tls)
-    : await serveWithWorkers(resolved, tls);
+    ? await serveInProcess(resolved, tls, beforeApp)
+    : await serveWithWorkers(resolved, tls, beforeApp);
   announceBanner([
     ...server.addresses.map((spec) => ({
       message: bannerLine(resolved.serverSoftware, spec, tls !== undefined),
@@ -196,11 +192,18 @@ async function start(resolved: ResolvedOptions): Promise<Server> {
 async function serveInProcess(
   options: ResolvedOptions,
   tls: TlsMaterial | undefined,
+  beforeApp: () => void,
 ): Promise<Server> {
+  const opened = await openInProcess(options.listeners, tls);
   const appUrl = typeof options.app === "string" ? options.app : undefined;
-  let app: LoadedApp = appUrl === undefined
-    ? toLoadedApp(options.app, "app")
-    : await loadApp(appUrl);
+  let app: LoadedApp;
+  try {
+    beforeApp();
+    app = appUrl === undefined ? toLoadedApp(options.app, "app") : await loadApp(appUrl);
+  } catch (error) {
+    opened.close();
+    throw error;
+  }
   let generation = 0;
   const report = (message: string, error?: unknown) =>
     log.warning("{message}{detail}", {
@@ -226,7 +229,6 @@ async function serveInProcess(
   if (fallback !== undefined) log.warning(fallback);
   setRetireHook(() => false);
   if (Number.isFinite(options.maxWsMessage)) setDefaultMaxMessageSize(options.maxWsMessage);
-  const opened = await openInProcess(options.listeners, tls);
   const addresses = opened.addresses;
   try {
     callOnListen(app.hooks, servedAddresses(addresses), app.where);
@@ -282,6 +284,7 @@ async function serveInProcess(
 async function serveWithWorkers(
   options: ResolvedOptions,
   tls: ServerTls | undefined,
+  beforeApp: () => void,
 ): Promise<Server> {
   if (typeof options.app !== "string") {
     throw new AppError(
@@ -335,23 +338,21 @@ async function serveWithWorkers(
     launcher: new ThreadLauncher(workerUrl),
     permissions: (listeners) =>
       workerPermissions(options.permissions, listeners, app, workerUrl.href),
+    // Once the supervisor holds its sockets: the relay and the TLS fronts bind theirs, then
+    // privileges are dropped, and only then does a worker load the app.
+    beforeWorkers: async (anchored) => {
+      addresses = await fronts.start(relay.start(anchored));
+      beforeApp();
+    },
   });
-  let addresses: ListenSpec[];
+  let addresses: ListenSpec[] = [];
   try {
-    addresses = relay.start(await supervisor.start());
-  } catch (error) {
-    relay.close();
-    fronts.close();
-    if (error instanceof WorkerStartError) throw new AppError(error.message);
-    throw error;
-  }
-  try {
-    addresses = await fronts.start(addresses);
+    await supervisor.start();
   } catch (error) {
     fronts.stopAccepting();
     relay.stopAccepting();
-    await supervisor.shutdown();
     await Promise.all([relay.close(), fronts.close()]);
+    if (error instanceof WorkerStartError) throw new AppError(error.message);
     throw error;
   }
   if (options.permissions.all) {

@@ -212,6 +212,7 @@ const SAMPLES: Record<string, string> = {
   GROUPS: "nogroup",
   MASK: "022",
   FORMAT: "json",
+  ENGINE: "native",
 };
 
 Deno.test("serve(): every CLI option is a ServeOptions field of the same name, camelCased", () => {

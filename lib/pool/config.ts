@@ -66,6 +66,12 @@ export interface SupervisorConfig {
   launcher: WorkerLauncher;
   /** The permissions a worker runs with, given the addresses it will listen on. */
   permissions: (listeners: ListenSpec[]) => Deno.PermissionOptions;
+  /**
+   * Called once the supervisor holds its sockets (their ports resolved) and before the first
+   * worker starts: what must be bound or dropped before any app code runs. Throwing stops the
+   * start.
+   */
+  beforeWorkers?: (listeners: ListenSpec[]) => void | Promise<void>;
   /** Heartbeat period (default 1 s). */
   heartbeatInterval?: number;
   /** Silence after which a worker counts as hung (`--worker-timeout`, default 30 s). */

@@ -139,6 +139,12 @@ export class Supervisor {
   async start(): Promise<ListenSpec[]> {
     this.#anchors = holdSockets(this.#config.worker.listeners, this.#config.worker.listenMode);
     this.#listeners = this.#anchors.listeners;
+    try {
+      await this.#config.beforeWorkers?.(this.#listeners);
+    } catch (error) {
+      this.#anchors.close();
+      throw error;
+    }
     if (this.#anchors.shared) this.#board = new BalanceBoard();
     this.#workers = new WorkerSet(this.#config, this.#board);
     this.#wake();

@@ -184,3 +184,40 @@ Deno.test("unknown --user or --group: a start-up error before anything is served
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const workers of ["2", "0"]) {
+  Deno.test({
+    name:
+      `--user nobody, --workers ${workers}: app code never runs as root, not even while it loads (issue 13, item 9)`,
+    ignore: reason !== undefined,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "starlight-user-" });
+      const secret = `${dir}/root-only.txt`;
+      await Deno.writeTextFile(secret, "root's secret");
+      await Deno.chmod(secret, 0o600);
+      const server = await startServer([
+        "--workers",
+        workers,
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--user",
+        "nobody",
+        "--allow-run=id",
+        "--allow-env=STARLIGHT_TEST_SECRET",
+        `--allow-read=${dir}`,
+        new URL("../fixtures/process/load_uid.ts", import.meta.url).pathname,
+      ], { env: { STARLIGHT_TEST_SECRET: secret } });
+      try {
+        const seen = await (await fetch(`http://127.0.0.1:${server.port}/`)).json();
+        const nobodyUid = nobody!.split(":")[2];
+        assert.deepEqual(seen, { uidAtLoad: nobodyUid, secretAtLoad: "unreadable" });
+        assert.equal((await server.stop()).code, 0);
+      } finally {
+        server.kill("SIGKILL");
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
