@@ -6,6 +6,7 @@
  */
 
 import { AppError, loadApp, type LoadedApp, toLoadedApp } from "./app/load.ts";
+import type { ServeHandlerInfo } from "./app/contract.ts";
 import { findAppConfig } from "./app/config.ts";
 import { describeAppError } from "./app/errors.ts";
 import { callOnListen, servedAddresses, stopApp, stopReserve } from "./app/lifecycle.ts";
@@ -13,7 +14,7 @@ import "./http/node_reasons.ts";
 import { reasonPhrases } from "./http/status.ts";
 import { bannerLine, listenerUrl } from "./observe/banner.ts";
 import { engineOptions, engineSettings } from "./engine/config.ts";
-import { HttpServer } from "./engine/server.ts";
+import { connectionsClosed, HttpServer, SHUTDOWN_GRACE } from "./engine/server.ts";
 import { NativeServer } from "./engine/native/server.ts";
 import { refuseNative } from "./engine/native/refusal.ts";
 import { markNativeEngine } from "./engine/native/websocket.ts";
@@ -40,6 +41,10 @@ import { Supervisor, WorkerStartError } from "./pool/supervisor.ts";
 import { ThreadLauncher } from "./pool/transport.ts";
 import { readTls } from "./listen/tls_material.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
+import { installDenoUpgradeBridge, withDenoUpgrade } from "./websocket/deno_upgrade.ts";
+import { withTelemetry } from "./observe/otel.ts";
+import { withCompression } from "./app/compress.ts";
+import { withProxyProtocol } from "./listen/proxy_listener.ts";
 import type { WorkerConfig } from "./pool/protocol.ts";
 import type { AccessEntry } from "./engine/connection.ts";
 import type { ServerTls, TlsMaterial } from "./listen/tls_material.ts";
@@ -211,9 +216,14 @@ async function serveInProcess(
       detail: error === undefined ? "" : `: ${describeAppError(error)}`,
     });
   const finished = Promise.withResolvers<void>();
+  const native = options.engine === "native";
+  // As in a worker: Deno's engine has its own telemetry and WebSocket upgrade.
+  if (!native) installDenoUpgradeBridge();
+  const current = (request: Request, info: ServeHandlerInfo) => app.handler(request, info);
+  const served = options.compress ? withCompression(current) : current;
   const engine = engineOptions(
     engineSettings(options),
-    (request, info) => app.handler(request, info),
+    native ? served : withTelemetry(withDenoUpgrade(served)),
   );
   const hooks = {
     warn: report,
@@ -236,20 +246,40 @@ async function serveInProcess(
     opened.close();
     throw error;
   }
-  opened.listeners.forEach((listener, i) => http.serve(listener, opened.schemes[i]));
+  opened.listeners.forEach((listener, i) =>
+    http.serve(
+      options.proxyProtocol && addresses[i].kind === "tcp"
+        ? withProxyProtocol(listener, options.headerTimeout * 1000, report)
+        : listener,
+      opened.schemes[i],
+    )
+  );
   let stopping: Promise<void> | undefined;
+  // --shutdown-delay: the health path says 503 while everything else is served as usual.
+  const delayed = Promise.withResolvers<void>();
+  let delayTimer: ReturnType<typeof setTimeout> | undefined;
   return {
     addresses,
     finished: finished.promise,
     shutdown() {
       if (stopping !== undefined) {
+        // A second signal: no more waiting, and whatever is left is cut.
+        clearTimeout(delayTimer);
+        delayed.resolve();
         http.abort();
         return stopping;
       }
-      const until = Date.now() + options.gracefulTimeout * 1000;
-      const cutAt = until - stopReserve(app.hooks, until);
-      const deadline = setTimeout(() => http.abort(), cutAt - Date.now());
-      stopping = http.drain().then(async () => {
+      http.markUnhealthy();
+      delayTimer = setTimeout(delayed.resolve, options.shutdownDelay * 1000);
+      stopping = delayed.promise.then(async () => {
+        const until = Date.now() + options.gracefulTimeout * 1000;
+        const cutAt = until - stopReserve(app.hooks, until);
+        const deadline = setTimeout(() => http.abort(), cutAt - Date.now());
+        http.stopAccepting();
+        // As a worker does: a request already on its way on an idle connection is answered.
+        http.retire();
+        await connectionsClosed(http, SHUTDOWN_GRACE);
+        await http.drain();
         clearTimeout(deadline);
         opened.close();
         // In this thread `unload` fires when the process ends, as in any Deno program.
@@ -305,6 +335,8 @@ async function serveWithWorkers(
     engine: options.engine,
     ...engineSettings(options),
     maxWsMessage: options.maxWsMessage,
+    proxyProtocol: options.proxyProtocol,
+    compress: options.compress,
     reasonPhrases: reasonPhrases(),
     accessLog: options.accessLog !== undefined || options.env === "development",
   };
@@ -334,6 +366,7 @@ async function serveWithWorkers(
     minReqsPerChild: options.minReqsPerChild,
     workerTimeout: options.workerTimeout * 1000,
     maxWorkerMemory: options.maxWorkerMemory,
+    shutdownDelay: options.shutdownDelay * 1000,
     worker,
     launcher: new ThreadLauncher(workerUrl),
     permissions: (listeners) =>
@@ -343,6 +376,11 @@ async function serveWithWorkers(
     beforeWorkers: async (anchored) => {
       addresses = await fronts.start(relay.start(anchored));
       beforeApp();
+    },
+    // Past --shutdown-delay: the relay and the fronts take no new connection either.
+    draining: () => {
+      relay.stopAccepting();
+      fronts.stopAccepting();
     },
   });
   let addresses: ListenSpec[] = [];
@@ -363,11 +401,7 @@ async function serveWithWorkers(
     finished: supervisor.finished.then(async () => {
       await Promise.all([relay.close(), fronts.close()]);
     }),
-    shutdown: () => {
-      relay.stopAccepting();
-      fronts.stopAccepting();
-      return supervisor.shutdown();
-    },
+    shutdown: () => supervisor.shutdown(),
     restart: () => supervisor.restart(),
     addWorker: () => supervisor.grow(),
     removeWorker: () => supervisor.shrink(),

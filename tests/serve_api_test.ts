@@ -213,6 +213,7 @@ const SAMPLES: Record<string, string> = {
   MASK: "022",
   FORMAT: "json",
   ENGINE: "native",
+  IPS: "10.0.0.0/8",
 };
 
 Deno.test("serve(): every CLI option is a ServeOptions field of the same name, camelCased", () => {

@@ -8,6 +8,7 @@
 import type { Handler } from "../app/contract.ts";
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "../http/head.ts";
 import type { ResolvedOptions } from "../options/mod.ts";
+import { TrustedProxies } from "../http/forwarded.ts";
 
 /**
  * The engine settings that can be sent to a worker (plain data). Times are in milliseconds;
@@ -31,6 +32,10 @@ export interface EngineSettings {
   readonly serverSoftware: string;
   /** Show error details (stack traces) in 500 responses. */
   readonly development: boolean;
+  /** The path the server answers itself (`--health-path`), if any. */
+  readonly healthPath?: string;
+  /** Peers whose forwarding headers are trusted (`--forwarded-allow-ips`), as given. */
+  readonly forwardedAllowIps?: string;
 }
 
 /** Everything the engine needs to know, fixed for its server's life. */
@@ -39,6 +44,8 @@ export interface EngineOptions extends EngineSettings {
   readonly handler: Handler;
   /** Request head limits. */
   readonly limits: HeadLimits;
+  /** Parsed from `forwardedAllowIps`; `undefined` when no peer is trusted. */
+  readonly trustedProxies: TrustedProxies | undefined;
 }
 
 /**
@@ -60,6 +67,8 @@ export function engineSettings(options: ResolvedOptions): EngineSettings {
     maxRequestBody: options.maxRequestBody,
     serverSoftware: options.serverSoftware,
     development: options.env === "development",
+    healthPath: options.healthPath,
+    forwardedAllowIps: options.forwardedAllowIps,
   };
 }
 
@@ -88,5 +97,10 @@ export function engineOptions(
     maxRequestBody: settings.maxRequestBody,
     serverSoftware: settings.serverSoftware,
     development: settings.development,
+    healthPath: settings.healthPath,
+    forwardedAllowIps: settings.forwardedAllowIps,
+    trustedProxies: settings.forwardedAllowIps === undefined
+      ? undefined
+      : TrustedProxies.parse(settings.forwardedAllowIps),
   };
 }

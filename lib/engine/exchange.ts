@@ -12,6 +12,8 @@ import { ProtocolError } from "../http/error.ts";
 import type { RequestHead } from "../http/head.ts";
 import { BODY_CLOSE, keepAliveAfter, unreadBodyAction } from "../http/persistence.ts";
 import { expectsContinue, requestBodyLength } from "../http/request_framing.ts";
+import { healthResponse, isHealthCheck } from "../http/health.ts";
+import { forwardedClient } from "../http/forwarded.ts";
 import { createRequest, type RequestState } from "../app/request.ts";
 import { appFailureMessage, failureResponse, HandlerInfo, unsendable } from "./app_call.ts";
 import { type BodyHost, ConnectionBodyInput } from "./body_input.ts";
@@ -45,6 +47,8 @@ export interface ExchangeOwner {
   readonly options: EngineOptions;
   /** Set once the server retires or drains: close after each response. */
   readonly retiring: boolean;
+  /** What the health path answers: false once shutting down (or waiting out its delay). */
+  readonly healthy: boolean;
   /** Counts a request (which may make the server retire). */
   requestStarted(): void;
   /** Called after each response when an access log is kept. */
@@ -100,6 +104,8 @@ export class Exchange {
   readonly #options: EngineOptions;
   readonly #writer: ResponseWriter;
   readonly #remote: Deno.NetAddr | Deno.UnixAddr;
+  /** The client of the current request: the peer, or whom a trusted proxy names. */
+  #client: Deno.NetAddr | Deno.UnixAddr;
   readonly #scheme: string;
   readonly #localHost: string;
 
@@ -117,6 +123,7 @@ export class Exchange {
     this.#options = owner.options;
     this.#writer = writer;
     this.#remote = remote;
+    this.#client = remote;
     this.#scheme = scheme;
     this.#localHost = localHost;
   }
@@ -145,7 +152,9 @@ export class Exchange {
     const owner = this.#owner;
     const host = this.#host;
     const served = ++this.#served;
-    owner.requestStarted();
+    const health = options.healthPath !== undefined && isHealthCheck(head, options.healthPath);
+    // A balancer's probes are not the app's requests: they never recycle a worker.
+    if (!health) owner.requestStarted();
     const keepAlive = keepAliveAfter(head, served, options.maxKeepaliveRequests, owner.retiring);
     this.#started = owner.access === undefined ? 0 : Date.now();
 
@@ -161,9 +170,25 @@ export class Exchange {
     this.#body = body;
     this.#writer.begin(head, keepAlive);
 
+    if (health) {
+      this.request = null;
+      return this.#answer(healthResponse(owner.healthy), true);
+    }
+    let remote = this.#remote;
+    let scheme = this.#scheme;
+    const trusted = options.trustedProxies;
+    if (trusted !== undefined) {
+      const client = forwardedClient(head, remote, trusted);
+      if (client !== null) {
+        remote = client.remote;
+        if (client.scheme !== "") scheme = client.scheme;
+      }
+    }
+    this.#client = remote;
+
     const state: RequestState = {
       head,
-      scheme: this.#scheme,
+      scheme,
       fallbackHost: this.#localHost,
       body,
       url: undefined,
@@ -173,7 +198,7 @@ export class Exchange {
       consumed: false,
     };
     this.request = state;
-    const info = new HandlerInfo(this.#remote, this.completions, head.minor);
+    const info = new HandlerInfo(remote, this.completions, head.minor);
 
     host.appStarted();
     // An upgrade hands the socket over; a read started now would have to be handed over too.
@@ -263,7 +288,7 @@ export class Exchange {
     this.request = null;
     if (owner.access !== undefined) {
       owner.access({
-        remote: this.#remote.transport === "unix" ? "-" : (this.#remote as Deno.NetAddr).hostname,
+        remote: this.#client.transport === "unix" ? "-" : (this.#client as Deno.NetAddr).hostname,
         requestLine: `${head.method} ${head.target} HTTP/1.${head.minor}`,
         status,
         bytes,

@@ -66,6 +66,7 @@ export class HttpServer implements ConnectionOwner {
   #requests = 0;
   #retiring = false;
   #draining = false;
+  #healthy = true;
   #sweepEvery = 0;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #idle: (() => void) | undefined;
@@ -77,6 +78,19 @@ export class HttpServer implements ConnectionOwner {
     this.#warnings = new WarnGate(hooks.warn);
     this.access = hooks.access;
     this.#maxRequests = maxRequests;
+  }
+
+  /** What the health path answers: true until the server shuts down or waits to. */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /**
+   * From now on the health path answers 503: this server is about to shut down, and balancers
+   * should stop sending (everything else is served as usual).
+   */
+  markUnhealthy(): void {
+    this.#healthy = false;
   }
 
   /** True once draining began. */
@@ -247,4 +261,40 @@ export class HttpServer implements ConnectionOwner {
       else if (connection.watchable) connection.watch();
     }
   }
+}
+
+/**
+ * How long a server shutting down keeps an idle keep-alive connection open: long enough for a
+ * request its client sent as the signal came to arrive and be answered (with `Connection:
+ * close`), short enough that shutting down stays prompt. A server with no connection waits not
+ * at all.
+ */
+export const SHUTDOWN_GRACE = 300;
+
+/**
+ * Resolves once `server` has no connection left, `within` ms passed, or `signal` aborts.
+ *
+ * @example
+ * ```ts ignore
+ * server.retire(); // every further response closes its connection
+ * await connectionsClosed(server, SHUTDOWN_GRACE);
+ * await server.drain();
+ * ```
+ */
+export function connectionsClosed(
+  server: { readonly connections: number },
+  within: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const until = Date.now() + within;
+  return new Promise((resolve) => {
+    const check = () => {
+      if (server.connections === 0 || signal?.aborted || Date.now() >= until) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(check, 20);
+    check();
+  });
 }

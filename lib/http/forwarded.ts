@@ -321,3 +321,38 @@ function parseLooseNode(text: string): Node | null {
   const node = parseNode(text);
   return node?.address == null ? null : node;
 }
+
+/**
+ * The client of a request whose head is `head`, arriving from `peer`, as `trust`ed proxies
+ * name it: the address the app and the access log see, and the scheme of `request.url`. Null
+ * when the peer is not trusted or says nothing (the connection's own apply). Every field line
+ * of a header counts, joined as one list (RFC 9110 §5.3).
+ *
+ * @example
+ * ```ts ignore
+ * const client = forwardedClient(head, conn.remoteAddr, TrustedProxies.parse("10.0.0.0/8"));
+ * client?.remote.hostname; // "203.0.113.7"
+ * ```
+ */
+export function forwardedClient(
+  head: { readonly names: readonly string[]; readonly values: readonly string[] },
+  peer: Deno.NetAddr | Deno.UnixAddr,
+  trust: TrustedProxies,
+): { remote: Deno.NetAddr | Deno.UnixAddr; scheme: string } | null {
+  const lookup = (name: string): string | null => {
+    let joined: string | null = null;
+    for (let i = 0; i < head.names.length; i++) {
+      if (head.names[i] === name) {
+        joined = joined === null ? head.values[i] : `${joined}, ${head.values[i]}`;
+      }
+    }
+    return joined;
+  };
+  const peerAddress = peer.transport === "unix" ? null : (peer as Deno.NetAddr).hostname;
+  const client = resolveForwarded(peerAddress, lookup, trust);
+  if (client === null) return null;
+  const remote: Deno.NetAddr | Deno.UnixAddr = client.address === null
+    ? peer
+    : { transport: "tcp", hostname: client.address, port: client.port };
+  return { remote, scheme: client.scheme ?? "" };
+}

@@ -152,6 +152,36 @@ export class ProxyProtocolListener extends ListenerBase<Deno.Conn> {
 }
 
 /**
+ * `listener` with the PROXY protocol required on each connection (`--proxy-protocol`): a
+ * connection without a complete, valid header within `timeout` ms is closed and named once to
+ * `warn`, never handed to the engine.
+ *
+ * @example
+ * ```ts ignore
+ * const listener = withProxyProtocol(Deno.listen({ port: 8080 }), 30_000, console.warn);
+ * ```
+ */
+export function withProxyProtocol(
+  listener: Deno.Listener,
+  timeout: number,
+  warn: (message: string) => void,
+): Deno.Listener {
+  return new ProxyProtocolListener(listener, {
+    timeout,
+    refused: (reason, peer) =>
+      warn(`PROXY protocol: ${reason}; closed the connection from ${formatPeer(peer)}`),
+  });
+}
+
+function formatPeer(peer: Deno.Addr): string {
+  if (peer.transport === "unix" || peer.transport === "unixpacket") {
+    return peer.path || "a UNIX socket";
+  }
+  const { hostname, port } = peer as Deno.NetAddr;
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/**
  * Reads the header from `conn`, never a byte past it; undefined when the connection ends
  * first. Throws `ProxyProtocolError` for a malformed header.
  */

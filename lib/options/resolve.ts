@@ -17,6 +17,7 @@ import type {
   WorkerPermissions,
 } from "./types.ts";
 import { OptionError } from "./error.ts";
+import { TrustedProxies } from "../http/forwarded.ts";
 import { envGet } from "../sandbox/query.ts";
 import {
   type BooleanField,
@@ -93,6 +94,8 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     throw new OptionError(flag, `${flag}: given without --ssl`);
   }
 
+  const proxy = resolveProxies(options, listeners, ssl);
+
   return {
     app,
     listeners,
@@ -103,6 +106,9 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
       ? DEFAULT_LISTEN_MODE
       : listenMode("--listen-mode", options.listenMode),
     engine: options.engine === undefined ? "ts" : engine("--engine", options.engine),
+    ...proxy,
+    compress: boolean(options, "compress"),
+    shutdownDelay: number(options, "shutdownDelay"),
     timeout: number(options, "timeout"),
     headerTimeout: number(options, "headerTimeout"),
     keepaliveTimeout: number(options, "keepaliveTimeout"),
@@ -140,6 +146,68 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     pid: path("pid"),
     permissions: resolvePermissions(options.permissions, absolute),
   };
+}
+
+/**
+ * The options about what stands in front: PROXY protocol, trusted forwarders, the health path
+ * and the metrics address, each checked so a mistake is a start-up error naming the flag.
+ */
+function resolveProxies(options: ServeOptions, listeners: ListenSpec[], ssl: boolean) {
+  const proxyProtocol = boolean(options, "proxyProtocol");
+  if (proxyProtocol && ssl) {
+    throw new OptionError(
+      "--proxy-protocol",
+      "--proxy-protocol: not with --ssl (the header would have to be read before the TLS handshake); terminate TLS at the proxy, or use --forwarded-allow-ips",
+    );
+  }
+  const forwardedAllowIps = text(options, "forwardedAllowIps");
+  if (forwardedAllowIps !== undefined) {
+    try {
+      TrustedProxies.parse(forwardedAllowIps);
+    } catch (error) {
+      throw new OptionError(
+        "--forwarded-allow-ips",
+        `--forwarded-allow-ips: ${(error as Error).message}`,
+      );
+    }
+  }
+  const healthPath = text(options, "healthPath");
+  if (healthPath !== undefined && !/^\/[\x21-\x7e]*$/.test(healthPath)) {
+    throw new OptionError(
+      "--health-path",
+      `--health-path: ${
+        show(healthPath)
+      } is not a path starting with / (printable ASCII, no query)`,
+    );
+  }
+  if (healthPath?.includes("?")) {
+    throw new OptionError("--health-path", "--health-path: a path, without a query string");
+  }
+  const metrics = text(options, "metricsListen");
+  let metricsListen: ListenSpec | undefined;
+  if (metrics !== undefined) {
+    try {
+      metricsListen = parseListenSpec(metrics, { defaultHost: "127.0.0.1" });
+    } catch (error) {
+      throw new OptionError("--metrics-listen", `--metrics-listen: ${(error as Error).message}`);
+    }
+    if (metricsListen.kind !== "tcp") {
+      throw new OptionError("--metrics-listen", "--metrics-listen: a HOST:PORT, not a socket");
+    }
+    const clash = listeners.find((spec) =>
+      spec.kind === "tcp" && metricsListen?.kind === "tcp" && spec.port !== 0 &&
+      spec.port === metricsListen.port
+    );
+    if (clash !== undefined) {
+      throw new OptionError(
+        "--metrics-listen",
+        `--metrics-listen: port ${metricsListen.port} is the app's (${
+          formatListenSpec(clash)
+        }); give it a port of its own`,
+      );
+    }
+  }
+  return { proxyProtocol, forwardedAllowIps, healthPath, metricsListen };
 }
 
 function resolveApp(

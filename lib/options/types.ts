@@ -153,6 +153,24 @@ export interface ServeOptions {
   listenMode?: ListenMode;
   /** The HTTP engine (default `"ts"`). */
   engine?: Engine;
+  /** Every TCP connection starts with a PROXY protocol header, v1 or v2 (default `false`). */
+  proxyProtocol?: boolean;
+  /**
+   * Peers whose `Forwarded` and `X-Forwarded-For`/`-Proto` headers are trusted: `*`, `unix`,
+   * addresses or CIDR ranges, comma separated (default: none).
+   */
+  forwardedAllowIps?: string;
+  /** A path Starlight answers itself: 200 while serving, 503 while draining (default: none). */
+  healthPath?: string;
+  /** `HOST:PORT` for `/metrics` (Prometheus text) and `/status` (JSON) (default: none). */
+  metricsListen?: string;
+  /** Compress responses the client accepts compressed, as `Deno.serve` can (default `false`). */
+  compress?: boolean;
+  /**
+   * Seconds after TERM during which everything is served as usual but the health path answers
+   * 503, so that balancers stop sending first (default 0).
+   */
+  shutdownDelay?: number;
   /** Seconds a connection may be silent while a request or response is in flight (default 300). */
   timeout?: number;
   /** Seconds allowed to receive a whole request head, however slowly it arrives (default 30). */
@@ -259,6 +277,18 @@ export interface ResolvedOptions {
   listenMode: ListenMode;
   /** The HTTP engine. */
   engine: Engine;
+  /** Every TCP connection starts with a PROXY protocol header. */
+  proxyProtocol: boolean;
+  /** Peers whose forwarding headers are trusted, as given; `undefined` for none. */
+  forwardedAllowIps: string | undefined;
+  /** The path Starlight answers itself, if any. */
+  healthPath: string | undefined;
+  /** Where `/metrics` and `/status` are served, if anywhere. */
+  metricsListen: ListenSpec | undefined;
+  /** Whether responses are compressed. */
+  compress: boolean;
+  /** Seconds of health-path 503 after TERM before shutting down. */
+  shutdownDelay: number;
   /** Seconds a connection may stay silent while a request or response is in flight. */
   timeout: number;
   /** Seconds allowed to receive a whole request head. */

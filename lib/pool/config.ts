@@ -72,6 +72,13 @@ export interface SupervisorConfig {
    * start.
    */
   beforeWorkers?: (listeners: ListenSpec[]) => void | Promise<void>;
+  /** Called once, when the shutdown begins in earnest (after the shutdown delay). */
+  draining?: () => void;
+  /**
+   * Ms after the first shutdown request during which everything is served as usual but the
+   * health path answers 503, so balancers stop sending first (default 0).
+   */
+  shutdownDelay?: number;
   /** Heartbeat period (default 1 s). */
   heartbeatInterval?: number;
   /** Silence after which a worker counts as hung (`--worker-timeout`, default 30 s). */

@@ -41,6 +41,8 @@ export interface WorkerEngine {
   stopAccepting(): void;
   /** Asks upgraded connections (WebSockets) to end now (1001). */
   closeUpgraded(): void;
+  /** From now on the health path answers 503: the server is about to shut down. */
+  markUnhealthy(): void;
   /** Closes idle connections, finishes the rest; resolves when none is left. */
   drain(): Promise<void>;
   /** Ends every connection now. */
@@ -78,6 +80,7 @@ export function workerEngine(
     endKeepAlive: () => http.retire(),
     stopAccepting: () => http.stopAccepting(),
     closeUpgraded: () => http.closeUpgraded(),
+    markUnhealthy: () => http.markUnhealthy(),
     drain: () => http.drain(),
     abort: () => http.abort(),
   };

@@ -401,3 +401,19 @@ function spawn(round: Round, config: PolicyConfig): void {
     round.actions.push({ type: "spawn", count: config.spawnInterval > 0 ? 1 : missing });
   } else round.later(at);
 }
+
+/**
+ * Whether the supervisor should answer new connections itself with 503: the pool has started,
+ * is not shutting down, and no worker accepts (all crashed, or replacements failing). A request
+ * then gets an answer at once rather than waiting in the kernel for a worker that may never
+ * come (issue 14, item 2).
+ *
+ * @example
+ * ```ts ignore
+ * standIn.set(standsIn(snapshot));
+ * ```
+ */
+export function standsIn(pool: PoolSnapshot): boolean {
+  if (pool.launching || pool.stopping) return false;
+  return !pool.workers.some((worker) => worker.state === "serving" || worker.state === "limited");
+}

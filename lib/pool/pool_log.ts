@@ -88,6 +88,17 @@ export class PoolLog {
   }
 
   /** A worker is told to leave, and why. */
+  /** TERM with --shutdown-delay: the health path says 503 first. */
+  shutdownDelayed(seconds: number): void {
+    log.info("shutdown in {seconds} s: the health path answers 503 meanwhile", { seconds });
+  }
+
+  /** No worker accepts (all crashed or failing), or one is back. */
+  standIn(active: boolean): void {
+    if (active) log.warning("no worker is serving: new connections are answered 503 until one is");
+    else log.info("a worker serves again");
+  }
+
   retiring(id: number, reason: string): void {
     log.info("worker {id} retiring: {reason}", { id, reason });
   }

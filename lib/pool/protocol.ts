@@ -46,6 +46,14 @@ export interface WorkerConfig {
   serverSoftware: string;
   /** Show error details in 500 responses. */
   development: boolean;
+  /** The path the engine answers itself (`--health-path`), if any. */
+  healthPath?: string;
+  /** Peers whose forwarding headers are trusted, as given (`--forwarded-allow-ips`). */
+  forwardedAllowIps?: string;
+  /** TCP connections start with a PROXY protocol header (`--proxy-protocol`). */
+  proxyProtocol?: boolean;
+  /** Compress responses the client accepts compressed (`--compress`). */
+  compress?: boolean;
   /** Requests this worker serves before it retires (Infinity for none). */
   maxRequests: number;
   /** Send access-log entries to the supervisor. */
@@ -60,8 +68,9 @@ export interface WorkerConfig {
  *   every further request with `Connection: close`, and exit once the last connection has ended;
  *   idle keep-alive connections may bring one more request until their keep-alive timeout, so no
  *   client loses a request it was already sending.
- * - `drain` (shutdown): stop accepting, close idle keep-alive connections at once, finish the
- *   requests in flight, exit.
+ * - `drain` (shutdown): stop accepting, answer every further request with `Connection: close`,
+ *   close idle keep-alive connections after a short grace (a request already on its way is
+ *   answered), finish the requests in flight, exit.
  */
 export type RetireMode = "recycle" | "drain";
 
@@ -70,7 +79,9 @@ export type ToWorker =
   | { type: "start"; config: WorkerConfig }
   | { type: "ping"; seq: number }
   /** `within` (ms from receipt): connections still open then are cut. */
-  | { type: "retire"; mode: RetireMode; within: number };
+  | { type: "retire"; mode: RetireMode; within: number }
+  /** The server will shut down: the health path answers 503 from now on. */
+  | { type: "unhealthy" };
 
 /** Worker → supervisor. */
 export type FromWorker =

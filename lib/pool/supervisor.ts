@@ -37,7 +37,10 @@ import {
   type PoolSnapshot,
   recordExit,
   RETIRE_GRACE,
+  standsIn,
 } from "./policy.ts";
+import { StandIn } from "./stand_in.ts";
+import { sharesAcceptQueue } from "../listen/open.ts";
 import { type FromWorker, parseFromWorker, type RetireMode } from "./protocol.ts";
 import { capText, MAX_LOG_LINE } from "./worker_lines.ts";
 import { type Live, WorkerSet, WorkerStartError } from "./worker_set.ts";
@@ -95,6 +98,10 @@ export class Supervisor {
   #launch = Promise.withResolvers<void>();
   #launching = true;
   #stopping = false;
+  /** Waiting out the shutdown delay: serving, the health path saying 503. */
+  #delaying = false;
+  #delayTimer: TimerId | undefined;
+  #standIn: StandIn | undefined;
   #done = false;
   #anchors: Anchors | undefined;
   #board: BalanceBoard | undefined;
@@ -146,6 +153,10 @@ export class Supervisor {
       throw error;
     }
     if (this.#anchors.shared) this.#board = new BalanceBoard();
+    const held = this.#listeners.filter((spec) =>
+      sharesAcceptQueue(spec, this.#config.worker.listenMode)
+    );
+    if (held.length > 0) this.#standIn = new StandIn(held);
     this.#workers = new WorkerSet(this.#config, this.#board);
     this.#wake();
     await this.#launch.promise;
@@ -217,6 +228,7 @@ export class Supervisor {
     if (this.#done) return;
     this.#say.waits(this.#workers.all());
     this.#board?.publishAccepting(this.#workers.count((h) => h.accepting));
+    this.#standInFor(this.#snapshot());
     this.#say.summarise(now);
     if (this.#stopping && this.#workers.size === 0) return this.#finish();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
@@ -316,6 +328,7 @@ export class Supervisor {
       case "listening":
         if (!handle.may("serving")) return;
         handle.listening(now);
+        if (this.#delaying) live.transport.send({ type: "unhealthy" });
         this.#say.started(handle.id, live.maxRequests);
         live.ready.resolve();
         this.#launching = false;
@@ -406,6 +419,17 @@ export class Supervisor {
   }
 
   #beginShutdown(): void {
+    const delay = this.#config.shutdownDelay ?? 0;
+    if (!this.#stopping && !this.#delaying && delay > 0) {
+      // Balancers learn from the health path first; everything else is served as usual.
+      this.#delaying = true;
+      this.#say.shutdownDelayed(delay / 1000);
+      for (const live of this.#workers.all()) live.transport.send({ type: "unhealthy" });
+      this.#delayTimer = this.#clock.setTimeout(() => this.shutdown(), delay);
+      return;
+    }
+    if (this.#delayTimer !== undefined) this.#clock.clearTimeout(this.#delayTimer);
+    this.#delayTimer = undefined;
     this.#say.shutdown(this.#stopping, this.#workers.size);
     if (this.#stopping) {
       for (const live of this.#workers.all()) this.#remove(live, true);
@@ -413,6 +437,20 @@ export class Supervisor {
     }
     this.#stopping = true;
     this.#restarts.settle();
+    // New connections are refused from now on, so a balancer fails over at once: the held
+    // sockets close here, and each worker closes its own as it is told to retire.
+    this.#standIn?.set(false);
+    this.#anchors?.close();
+    this.#config.draining?.();
+  }
+
+  /** The stand-in answers 503 while no worker accepts (see `standsIn`). */
+  #standInFor(pool: PoolSnapshot): void {
+    const standIn = this.#standIn;
+    if (standIn === undefined) return;
+    const active = standsIn(pool);
+    if (active !== standIn.active) this.#say.standIn(active);
+    standIn.set(active);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -497,6 +535,7 @@ export class Supervisor {
   #finish(): void {
     this.#done = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#standIn?.set(false);
     this.#anchors?.close();
     // A crash loop cut short by the shutdown is still summarised.
     this.#say.summarise(Infinity);

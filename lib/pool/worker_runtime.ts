@@ -15,6 +15,8 @@ import { formatAccessLine } from "../observe/access_log.ts";
 import { setReasonPhrases } from "../http/status.ts";
 import { boundSpec, listenerScheme, openListener, sharesAcceptQueue } from "../listen/open.ts";
 import { WrappedListener } from "../listen/wrapped_listener.ts";
+import { withProxyProtocol } from "../listen/proxy_listener.ts";
+import { withCompression } from "../app/compress.ts";
 import { setDefaultMaxMessageSize } from "../websocket/upgrade.ts";
 import { withDenoUpgrade } from "../websocket/deno_upgrade.ts";
 import { withTelemetry } from "../observe/otel.ts";
@@ -23,6 +25,7 @@ import { nativeServeProblem } from "../deno/serve_http.ts";
 import { fallbackWarning, fastPaths } from "../deno/fast_paths.ts";
 import { FairShare } from "./balance.ts";
 import { type WorkerEngine, workerEngine } from "./engine_calls.ts";
+import { connectionsClosed, SHUTDOWN_GRACE } from "../engine/server.ts";
 import { describeError } from "../log.ts";
 import { type FromWorker, type RetireMode, type ToWorker, type WorkerConfig } from "./protocol.ts";
 
@@ -68,6 +71,8 @@ export class WorkerRuntime {
   #share: FairShare | undefined;
   #started = false;
   #retiring = false;
+  /** Told the server will shut down before its engine existed. */
+  #unhealthy = false;
   /** Aborts when a shutdown overtakes a recycle: idle connections then close at once. */
   readonly #drainNow = new AbortController();
   /** The accept loops; each ends once its listener is closed. */
@@ -103,6 +108,10 @@ export class WorkerRuntime {
           requests: this.requests,
           heap: this.#heap(),
         });
+        return;
+      case "unhealthy":
+        this.#engine?.markUnhealthy();
+        this.#unhealthy = true;
         return;
       case "retire":
         if (this.#retiring) {
@@ -162,7 +171,8 @@ export class WorkerRuntime {
       markNativeEngine();
     }
     // Deno's engine has its own telemetry and its own WebSocket upgrade.
-    const handler = native ? app.handler : withTelemetry(withDenoUpgrade(app.handler));
+    const served = config.compress ? withCompression(app.handler) : app.handler;
+    const handler = native ? served : withTelemetry(withDenoUpgrade(served));
     const engine = workerEngine(handler, config, {
       onRetire: (reason) => {
         if (!this.#retiring) post({ type: "retire", reason });
@@ -175,7 +185,10 @@ export class WorkerRuntime {
     const listeners: Deno.Listener[] = [];
     try {
       for (const spec of config.listeners) {
-        const listener = openListener(spec, config.listenMode);
+        const opened = openListener(spec, config.listenMode);
+        const listener = config.proxyProtocol && spec.kind === "tcp"
+          ? withProxyProtocol(opened, config.headerTimeout, this.#warn)
+          : opened;
         listeners.push(listener);
         const bound = boundSpec(spec, listener);
         if (bound.kind === "tcp" && spec.kind === "tcp" && bound.port !== spec.port) {
@@ -193,6 +206,7 @@ export class WorkerRuntime {
       return post({ type: "failed", message: (error as Error).message });
     }
     this.#engine = engine;
+    if (this.#unhealthy) engine.markUnhealthy();
     this.#keepaliveTimeout = config.keepaliveTimeout;
     const share = config.balance === undefined
       ? undefined
@@ -230,7 +244,8 @@ export class WorkerRuntime {
         engine.abort();
       }, Math.max(0, within - reserve));
       // Every further response says `Connection: close`.
-      if (mode === "recycle") engine.endKeepAlive();
+      engine.endKeepAlive();
+      if (mode === "drain") engine.markUnhealthy();
       engine.stopAccepting();
       // Upgraded connections (WebSockets) never end by themselves: ask them to (1001).
       engine.closeUpgraded();
@@ -245,13 +260,13 @@ export class WorkerRuntime {
       // becomes idle after this point (every response says close), so once the keep-alive
       // timeout has passed what remains is requests in flight and WebSockets finishing their
       // close handshake, both of which draining lets end.
-      if (mode === "recycle") {
-        await allClosed(
-          engine,
-          this.#keepaliveTimeout + 250,
-          AbortSignal.any([deadline.signal, this.#drainNow.signal]),
-        );
-      }
+      // Shutting down, an idle connection gets a short grace instead: a request its client
+      // sent as the signal came is answered (with `Connection: close`), not reset.
+      await connectionsClosed(
+        engine,
+        mode === "recycle" ? this.#keepaliveTimeout + 250 : SHUTDOWN_GRACE,
+        AbortSignal.any([deadline.signal, this.#drainNow.signal]),
+      );
       await engine.drain();
       clearTimeout(timer);
     }
@@ -261,19 +276,4 @@ export class WorkerRuntime {
     this.#channel.post({ type: "retired", cut });
     this.#channel.close();
   }
-}
-
-/** Resolves once `engine` has no connection left, `within` ms passed, or `signal` aborts. */
-function allClosed(engine: WorkerEngine, within: number, signal: AbortSignal): Promise<void> {
-  const until = Date.now() + within;
-  return new Promise((resolve) => {
-    const check = () => {
-      if (engine.connections === 0 || signal.aborted || Date.now() >= until) {
-        clearInterval(timer);
-        resolve();
-      }
-    };
-    const timer = setInterval(check, 20);
-    check();
-  });
 }

@@ -13,17 +13,13 @@ import type { EngineOptions } from "../../lib/engine/config.ts";
 import type { Handler } from "../../lib/app/contract.ts";
 import { DEFAULT_HEAD_LIMITS } from "../../lib/http/head.ts";
 import { HttpServer } from "../../lib/engine/server.ts";
+import { MEMORY_SETTINGS } from "./memory_engine.ts";
 
 /** Engine options for tests: generous timeouts, no limits, a fixed Server name. */
 export const TEST_OPTIONS: Omit<EngineOptions, "handler"> = {
-  timeout: 5000,
-  headerTimeout: 5000,
-  keepaliveTimeout: 5000,
-  maxKeepaliveRequests: Infinity,
-  maxRequestBody: Infinity,
-  serverSoftware: "Starlight/test",
-  development: false,
+  ...MEMORY_SETTINGS,
   limits: DEFAULT_HEAD_LIMITS,
+  trustedProxies: undefined,
 };
 
 /** A running in-process engine; `await using` drains it. */

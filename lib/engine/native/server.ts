@@ -19,6 +19,7 @@ import { acceptNext } from "../accept.ts";
 import type { EngineOptions } from "../config.ts";
 import type { AccessEntry } from "../exchange.ts";
 import type { ServerHooks } from "../server.ts";
+import { healthResponse } from "../../http/health.ts";
 import { NativeConnection, type NativeOwner } from "./connection.ts";
 
 /** Hooks of the native server: the TypeScript engine's, and a seam for answering first. */
@@ -63,6 +64,7 @@ export class NativeServer implements NativeOwner {
   #requests = 0;
   #retiring = false;
   #draining = false;
+  #healthy = true;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #idle: (() => void) | undefined;
 
@@ -72,8 +74,26 @@ export class NativeServer implements NativeOwner {
     this.#hooks = hooks;
     this.#warnings = new WarnGate(hooks.warn);
     this.access = hooks.access;
-    this.intercept = hooks.intercept;
+    this.intercept = hooks.intercept ??
+      (options.healthPath === undefined ? undefined : this.#health(options.healthPath));
     this.#maxRequests = maxRequests;
+  }
+
+  /** What the health path answers: true until the server shuts down or waits to. */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** From now on the health path answers 503 (see `HttpServer.markUnhealthy`). */
+  markUnhealthy(): void {
+    this.#healthy = false;
+  }
+
+  #health(path: string): (request: Request) => Response | undefined {
+    return (request) => {
+      if (request.method !== "GET" && request.method !== "HEAD") return undefined;
+      return new URL(request.url).pathname === path ? healthResponse(this.#healthy) : undefined;
+    };
   }
 
   /** True once draining began. */

@@ -53,6 +53,14 @@ export const GENERAL_SPECS: readonly Spec[] = [
     description: "the app's deno.json: import map, nodeModulesDir, compilerOptions, unstable",
     defaultText: "the nearest deno.json(c) above the app",
   },
+  {
+    kind: "boolean",
+    field: "compress",
+    names: ["compress"],
+    group: "General",
+    description:
+      "gzip or br for compressible responses above 64 bytes when the client accepts them, as Deno.serve's automatic compression",
+  },
   { kind: "help", names: ["help"], short: "h", group: "General", description: "show this help" },
   {
     kind: "version",

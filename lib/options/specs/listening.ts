@@ -68,4 +68,38 @@ export const LISTENING_SPECS: readonly Spec[] = [
     description: "reuseport: a socket per worker; shared: one accept queue",
     defaultText: DEFAULT_LISTEN_MODE,
   },
+  {
+    kind: "boolean",
+    field: "proxyProtocol",
+    names: ["proxy-protocol"],
+    group: "Listening",
+    description:
+      "every TCP connection starts with a PROXY protocol header (v1 or v2, as HAProxy's send-proxy); without a valid one it is closed",
+  },
+  {
+    kind: "text",
+    field: "forwardedAllowIps",
+    names: ["forwarded-allow-ips"],
+    valueName: "IPS",
+    group: "Listening",
+    description:
+      "trust Forwarded and X-Forwarded-For/-Proto from these peers: *, unix, addresses or CIDR ranges, comma separated",
+  },
+  {
+    kind: "text",
+    field: "healthPath",
+    names: ["health-path"],
+    valueName: "PATH",
+    group: "Listening",
+    description:
+      "answered by Starlight itself, never the app: 200 while serving, 503 while draining or while no worker serves",
+  },
+  {
+    kind: "text",
+    field: "metricsListen",
+    names: ["metrics-listen"],
+    valueName: "ADDR",
+    group: "Listening",
+    description: "serve /metrics (Prometheus) and /status (JSON) on this HOST:PORT; off by default",
+  },
 ];

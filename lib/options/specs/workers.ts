@@ -68,6 +68,17 @@ export const WORKERS_SPECS: readonly Spec[] = [
   },
   {
     kind: "number",
+    field: "shutdownDelay",
+    rule: SECONDS,
+    fallback: 0,
+    names: ["shutdown-delay"],
+    valueName: "SECONDS",
+    group: "Workers",
+    description:
+      "after TERM, keep serving but answer --health-path with 503 this long, so balancers stop sending; then shut down",
+  },
+  {
+    kind: "number",
     field: "workerTimeout",
     rule: POSITIVE_SECONDS,
     fallback: 30,
