@@ -45,6 +45,8 @@ export interface ConnectionOwner extends ExchangeOwner {
 const IDLE = 0;
 /** Waiting for (the rest of) a request head. */
 const HEAD = 1;
+/** Time a stream ended at the graceful timeout has to write its last bytes (ms). */
+const STREAM_END_GRACE = 1000;
 /** A request is being answered: the app runs, its body is read, its response written. */
 const APP = 2;
 const DONE = 3;
@@ -185,6 +187,17 @@ export class Connection implements WriteHost, ExchangeHost {
    */
   get #awaitingRequest(): boolean {
     return this.phase === IDLE || (this.phase === HEAD && this.reads.buffered === 0);
+  }
+
+  /**
+   * At the graceful timeout: a chunked response being streamed ends as a finished response
+   * (its last chunk, then the close) instead of being cut; it gets one more second to flush.
+   * False when there is no such stream (the caller cuts the connection).
+   */
+  finishStream(): boolean {
+    if (this.#closed || !this.writer.endStream()) return false;
+    this.deadline = now() + STREAM_END_GRACE;
+    return true;
   }
 
   /**

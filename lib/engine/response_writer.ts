@@ -80,6 +80,8 @@ export class ResponseWriter {
   /** The output being written, while a write is in flight; then empty. */
   #spare: OutputBuffer = new OutputBuffer();
   #busy = false;
+  /** The reader of a chunked body being streamed, while it is. */
+  #stream: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #waiters: (() => void)[] = [];
   readonly #conn: Deno.Conn;
   readonly #host: WriteHost;
@@ -281,6 +283,21 @@ export class ResponseWriter {
   }
 
   /** Writes a response whose body is a stream (or any response, where internals are unknown). */
+  /**
+   * Ends the chunked response body being streamed as a finished response: the app's stream is
+   * cancelled, the last chunk written, and the connection then closes. For a stream that never
+   * ends by itself (server-sent events) when its worker must go: the client sees a response that
+   * ended, not a cut. False when no chunked body is being streamed.
+   */
+  endStream(): boolean {
+    const stream = this.#stream;
+    if (stream === null) return false;
+    this.#stream = null;
+    this.keepAlive = false;
+    stream.cancel().catch(() => {});
+    return true;
+  }
+
   async writeStream(response: Response, status: number): Promise<number> {
     const stream = response.body;
     if (stream === null || !statusHasContent(status)) {
@@ -321,6 +338,8 @@ export class ResponseWriter {
       return 0;
     }
     const chunked = plan.mode === BODY_CHUNKED;
+    // A chunked stream can end early as a complete response (see endStream).
+    if (chunked) this.#stream = reader;
     const limit = plan.mode === BODY_LENGTH ? plan.contentLength : Infinity;
     let bytes = 0;
     let chunk: Uint8Array = first.value;
@@ -363,6 +382,7 @@ export class ResponseWriter {
         pending = bytes < limit ? reader.read() : null;
       }
     } catch (error) {
+      this.#stream = null;
       reader.cancel(error).catch(() => {});
       this.#host.streamFailed(error);
       if (!isDisconnect(error) && !(error instanceof ConnectionGone)) {
@@ -371,6 +391,7 @@ export class ResponseWriter {
       this.keepAlive = false;
       return bytes;
     }
+    this.#stream = null;
     if (pending === null) reader.cancel().catch(() => {});
     if (chunked) this.output.appendBytes(LAST_CHUNK);
     if (bytes < limit && limit !== Infinity) {

@@ -225,12 +225,21 @@ export class HttpServer implements ConnectionOwner {
     });
   }
 
-  /** Ends every connection now (after the graceful deadline). */
-  abort(): void {
+  /**
+   * Ends every connection now (after the graceful deadline); a chunked stream ends as a
+   * finished response. Returns how many were cut.
+   */
+  abort(): number {
     this.#draining = true;
     this.#goingAway.abort();
     this.stopAccepting();
-    for (const connection of [...this.#connections]) connection.expire();
+    let cut = 0;
+    for (const connection of [...this.#connections]) {
+      if (connection.finishStream()) continue;
+      connection.expire();
+      cut++;
+    }
+    return cut;
   }
 
   #startSweeper(): void {

@@ -45,8 +45,8 @@ export interface WorkerEngine {
   markUnhealthy(): void;
   /** Closes idle connections, finishes the rest; resolves when none is left. */
   drain(): Promise<void>;
-  /** Ends every connection now. */
-  abort(): void;
+  /** Ends every connection now, streams as finished responses; returns how many were cut. */
+  abort(): number;
 }
 
 /**

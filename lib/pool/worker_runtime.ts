@@ -239,9 +239,8 @@ export class WorkerRuntime {
       // Connections still open are cut a little early where the app's onStop needs time too.
       const reserve = app === undefined ? 0 : stopReserve(app.hooks, until);
       const timer = setTimeout(() => {
-        cut = engine.connections;
         deadline.abort();
-        engine.abort();
+        cut = engine.abort();
       }, Math.max(0, within - reserve));
       // Every further response says `Connection: close`.
       engine.endKeepAlive();

@@ -108,3 +108,45 @@ Deno.test("no worker can serve (a bad deploy after a crash): new connections get
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a server-sent event stream on a shutting-down worker ends at --graceful-timeout as a finished response: last chunk, then close (issue 14, item 7)", async () => {
+  const server = await startServer([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--workers",
+    "1",
+    "--graceful-timeout",
+    "1",
+    `${repoRoot}examples/sse.ts`,
+  ]);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        "GET /events?count=1000&interval=100 HTTP/1.1\r\nHost: a\r\n\r\n",
+      ),
+    );
+    const buffer = new Uint8Array(65536);
+    let text = "";
+    while (!text.includes("data:")) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*transfer-encoding: chunked/i);
+    server.kill("SIGTERM");
+    for (;;) {
+      const n = await conn.read(buffer).catch(() => null);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    assert.ok(text.endsWith("\r\n0\r\n\r\n"), `ends with: ${JSON.stringify(text.slice(-40))}`);
+    assert.equal((await server.exited()).code, 0);
+    assert.doesNotMatch(server.stderr(), /connection\(s\) cut/);
+  } finally {
+    conn.close();
+    server.kill("SIGKILL");
+  }
+});

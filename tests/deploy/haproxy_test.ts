@@ -120,7 +120,9 @@ Deno.test({
       await new Promise((resolve) => setTimeout(resolve, 500));
       stop = true;
       await Promise.all(load);
-      console.log(`haproxy: ${sent} requests through two rolling restarts, ${failures.length} failed`);
+      console.log(
+        `haproxy: ${sent} requests through two rolling restarts, ${failures.length} failed`,
+      );
       assert.ok(sent > 100, `only ${sent} requests sent`);
       assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
     } finally {

@@ -212,10 +212,12 @@ export class NativeServer implements NativeOwner {
   }
 
   /** Ends every connection now (after the graceful deadline). */
-  abort(): void {
+  abort(): number {
     this.#draining = true;
     this.stopAccepting();
+    const cut = this.#connections.length;
     for (const connection of [...this.#connections]) connection.cut();
+    return cut;
   }
 
   #startSweeper(): void {
