@@ -21,8 +21,15 @@ import { markNativeEngine } from "./engine/native/websocket.ts";
 import { fallbackWarning, fastPaths } from "./deno/fast_paths.ts";
 import { openInProcess, UnixRelay } from "./listen/unix_relay.ts";
 import { TlsFronts } from "./listen/tls_fronts.ts";
-import type { ListenSpec } from "./listen/spec.ts";
-import { announceBanner, log, type LogRecord, setupLogging, writeAccess } from "./log.ts";
+import { formatListenSpec, type ListenSpec } from "./listen/spec.ts";
+import {
+  announceBanner,
+  describeError,
+  log,
+  type LogRecord,
+  setupLogging,
+  writeAccess,
+} from "./log.ts";
 import {
   OptionError,
   type ResolvedOptions,
@@ -45,6 +52,8 @@ import { installDenoUpgradeBridge, withDenoUpgrade } from "./websocket/deno_upgr
 import { withTelemetry } from "./observe/otel.ts";
 import { withCompression } from "./app/compress.ts";
 import { withProxyProtocol } from "./listen/proxy_listener.ts";
+import { type MetricsServer, serveMetrics } from "./observe/metrics_server.ts";
+import type { ServerMetrics } from "./observe/metrics.ts";
 import type { WorkerConfig } from "./pool/protocol.ts";
 import type { AccessEntry } from "./engine/connection.ts";
 import type { ServerTls, TlsMaterial } from "./listen/tls_material.ts";
@@ -254,6 +263,21 @@ async function serveInProcess(
       opened.schemes[i],
     )
   );
+  const startedAt = Date.now();
+  const metrics = startMetrics(options, () => ({
+    uptime: Math.round((Date.now() - startedAt) / 1000),
+    restarts: generation,
+    crashes: 0,
+    workers: [{
+      id: 0,
+      state: http.retiring ? "retiring" : "serving",
+      requests: http.requests,
+      responses: http.responses,
+      connections: http.connections,
+      uptime: Math.round((Date.now() - startedAt) / 1000),
+      heap: Deno.memoryUsage().heapUsed,
+    }],
+  }));
   let stopping: Promise<void> | undefined;
   // --shutdown-delay: the health path says 503 while everything else is served as usual.
   const delayed = Promise.withResolvers<void>();
@@ -282,6 +306,7 @@ async function serveInProcess(
         await http.drain();
         clearTimeout(deadline);
         opened.close();
+        await metrics?.close();
         // In this thread `unload` fires when the process ends, as in any Deno program.
         await stopApp(app.hooks, "shutdown", until, false, report);
         finished.resolve();
@@ -396,14 +421,42 @@ async function serveWithWorkers(
   if (options.permissions.all) {
     log.warning("--allow-all: the app runs with every permission the server has (no sandbox)");
   }
+  const metrics = startMetrics(options, () => supervisor.metrics());
   return {
     addresses,
     finished: supervisor.finished.then(async () => {
-      await Promise.all([relay.close(), fronts.close()]);
+      await Promise.all([relay.close(), fronts.close(), metrics?.close()]);
     }),
     shutdown: () => supervisor.shutdown(),
     restart: () => supervisor.restart(),
     addWorker: () => supervisor.grow(),
     removeWorker: () => supervisor.shrink(),
   };
+}
+
+/**
+ * Starts `--metrics-listen`, if given, after the app's listeners: an address in use is a
+ * warning, not the end of a server that otherwise serves.
+ */
+function startMetrics(
+  options: ResolvedOptions,
+  snapshot: () => ServerMetrics,
+): MetricsServer | undefined {
+  const spec = options.metricsListen;
+  if (spec === undefined) return undefined;
+  try {
+    const server = serveMetrics(spec, snapshot);
+    const { hostname, port } = server.addr;
+    log.info("metrics at http://{host}:{port}/metrics and /status", {
+      host: hostname.includes(":") ? `[${hostname}]` : hostname,
+      port,
+    });
+    return server;
+  } catch (error) {
+    log.warning("--metrics-listen {address}: {reason}; serving without metrics", {
+      address: formatListenSpec(spec),
+      reason: describeError(error),
+    });
+    return undefined;
+  }
 }

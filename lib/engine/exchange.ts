@@ -51,6 +51,8 @@ export interface ExchangeOwner {
   readonly healthy: boolean;
   /** Counts a request (which may make the server retire). */
   requestStarted(): void;
+  /** Counts a response by its status (for the metrics). */
+  responded(status: number): void;
   /** Called after each response when an access log is kept. */
   readonly access: ((entry: AccessEntry) => void) | undefined;
   /** Reports a problem worth an operator's attention. */
@@ -286,6 +288,7 @@ export class Exchange {
     const head = this.head!;
     const owner = this.#owner;
     this.request = null;
+    owner.responded(status);
     if (owner.access !== undefined) {
       owner.access({
         remote: this.#client.transport === "unix" ? "-" : (this.#client as Deno.NetAddr).hostname,

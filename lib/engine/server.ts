@@ -64,6 +64,8 @@ export class HttpServer implements ConnectionOwner {
   readonly #maxRequests: number;
   readonly #warnings: WarnGate;
   #requests = 0;
+  /** Responses sent, by status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
+  readonly responses: number[] = [0, 0, 0, 0, 0];
   #retiring = false;
   #draining = false;
   #healthy = true;
@@ -128,6 +130,12 @@ export class HttpServer implements ConnectionOwner {
   /** Live connections. */
   get connections(): number {
     return this.#connections.length;
+  }
+
+  /** Counts a response by its status class (for the metrics). */
+  responded(status: number): void {
+    const index = (status / 100 | 0) - 1;
+    if (index >= 0 && index < 5) this.responses[index]++;
   }
 
   /** Counts a request; the one that reaches the request limit retires the server. */

@@ -33,6 +33,8 @@ export interface WorkerEngine {
   readonly connections: number;
   /** Requests started. */
   readonly requests: number;
+  /** Responses sent by status class, [1xx … 5xx]. */
+  readonly responses: readonly number[];
   /** Harakiri: keep-alive ends from now on, and `onRetire(reason)` is called once. */
   retire(reason: RetireReason): void;
   /** The supervisor retires this worker: keep-alive ends, nobody is told. */
@@ -75,6 +77,9 @@ export function workerEngine(
     },
     get requests() {
       return http.requests;
+    },
+    get responses() {
+      return http.responses;
     },
     retire: (why) => http.retire(why),
     endKeepAlive: () => http.retire(),

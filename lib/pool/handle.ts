@@ -107,6 +107,10 @@ export class WorkerHandle implements WorkerView {
   #lastSeen: number;
   #requests = 0;
   #heap = 0;
+  /** Open connections, as it last reported. */
+  connections = 0;
+  /** Responses by status class, as it last reported (never decreasing). */
+  readonly responses: number[] = [0, 0, 0, 0, 0];
   #crash: string | undefined;
   #cause: RetireCause | undefined;
   #outgoing = false;
@@ -181,6 +185,15 @@ export class WorkerHandle implements WorkerView {
   report(requests: number, heap = this.#heap): void {
     this.#requests = Math.max(this.#requests, requests);
     this.#heap = heap;
+  }
+
+  /**
+   * Its heartbeat's counters, for the metrics. Counts never go back (a worker that lies makes
+   * only its own figures wrong, never another's).
+   */
+  counters(connections: number, responses: readonly number[]): void {
+    this.connections = connections;
+    for (let i = 0; i < 5; i++) this.responses[i] = Math.max(this.responses[i], responses[i]);
   }
 
   /** starting → serving: it listens. */

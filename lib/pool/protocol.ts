@@ -87,7 +87,16 @@ export type ToWorker =
 export type FromWorker =
   | { type: "listening" }
   /** The heartbeat's answer: requests started so far and the isolate's V8 heap in use (bytes). */
-  | { type: "pong"; seq: number; requests: number; heap: number }
+  | {
+    type: "pong";
+    seq: number;
+    requests: number;
+    heap: number;
+    /** Open connections. */
+    connections: number;
+    /** Responses sent by status class, [1xx … 5xx]. */
+    responses: number[];
+  }
   /** The worker asks to be retired: its request limit was reached, or the app asked. */
   | { type: "retire"; reason: RetireReason }
   /** The app could not be loaded or the listeners opened; one line. */
@@ -130,10 +139,22 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
     case "listening":
     case "closed":
       return { type: m.type };
-    case "pong":
+    case "pong": {
+      const responses = Array.isArray(m.responses) && m.responses.length === 5 &&
+          m.responses.every(count)
+        ? m.responses as number[]
+        : [0, 0, 0, 0, 0];
       return count(m.seq) && count(m.requests) && count(m.heap)
-        ? { type: "pong", seq: m.seq, requests: m.requests, heap: m.heap }
+        ? {
+          type: "pong",
+          seq: m.seq,
+          requests: m.requests,
+          heap: m.heap,
+          connections: count(m.connections) ? m.connections : 0,
+          responses: [...responses],
+        }
         : undefined;
+    }
     case "retire":
       return typeof m.reason === "string" && REASONS.has(m.reason)
         ? { type: "retire", reason: m.reason as RetireReason }

@@ -40,6 +40,7 @@ import {
   standsIn,
 } from "./policy.ts";
 import { StandIn } from "./stand_in.ts";
+import type { ServerMetrics } from "../observe/metrics.ts";
 import { sharesAcceptQueue } from "../listen/open.ts";
 import { type FromWorker, parseFromWorker, type RetireMode } from "./protocol.ts";
 import { capText, MAX_LOG_LINE } from "./worker_lines.ts";
@@ -98,6 +99,10 @@ export class Supervisor {
   #launch = Promise.withResolvers<void>();
   #launching = true;
   #stopping = false;
+  /** For the metrics: when it started, workers started, workers that ended unasked. */
+  #startedAt = 0;
+  #spawned = 0;
+  #crashes = 0;
   /** Waiting out the shutdown delay: serving, the health path saying 503. */
   #delaying = false;
   #delayTimer: TimerId | undefined;
@@ -143,7 +148,31 @@ export class Supervisor {
    * then being retried); with one, as soon as the first listens, the rest following at the
    * interval.
    */
+  /**
+   * The pool's figures for `--metrics-listen`: each live worker's, as its heartbeats report
+   * them, and the restarts and crashes seen.
+   */
+  metrics(): ServerMetrics {
+    const now = this.#clock.now();
+    const initial = this.#config.workers;
+    return {
+      uptime: Math.round((now - this.#startedAt) / 1000),
+      restarts: Math.max(0, this.#spawned - initial),
+      crashes: this.#crashes,
+      workers: this.#workers.all().map(({ handle }) => ({
+        id: handle.id,
+        state: handle.state,
+        requests: handle.requests,
+        responses: handle.responses,
+        connections: handle.connections,
+        uptime: Math.round((now - handle.spawnedAt) / 1000),
+        heap: handle.heap,
+      })),
+    };
+  }
+
   async start(): Promise<ListenSpec[]> {
+    this.#startedAt = this.#clock.now();
     this.#anchors = holdSockets(this.#config.worker.listeners, this.#config.worker.listenMode);
     this.#listeners = this.#anchors.listeners;
     try {
@@ -311,6 +340,7 @@ export class Supervisor {
     live.handle.seen(now);
     if (message.type === "pong") {
       live.handle.report(message.requests, message.heap);
+      live.handle.counters(message.connections, message.responses);
       this.#wake();
     } else if (message.type === "log") {
       const text = live.lines.log(message.message, now);
@@ -354,6 +384,7 @@ export class Supervisor {
           now,
         );
         handle.crashed(text);
+        this.#crashes++;
         return;
       }
       case "closed":
@@ -370,6 +401,7 @@ export class Supervisor {
   #ended(live: Live, reason: string, now: number, force = false): void {
     const { handle } = live;
     if (handle.state === "gone") return;
+    if (handle.state !== "retiring" && handle.crash === undefined) this.#crashes++;
     const text = capText(reason, MAX_LOG_LINE);
     if (handle.state === "retiring") {
       this.#say.endedWhileRetiring(handle.id, text);
@@ -486,6 +518,7 @@ export class Supervisor {
   }
 
   #spawn(now: number): void {
+    this.#spawned++;
     this.#workers.spawn(this.#nextId++, now, this.#listeners, (live) => ({
       message: (data) => this.#message(live, data),
       exit: (reason) => this.#enqueue({ kind: "exit", live, reason }),

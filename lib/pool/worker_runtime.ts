@@ -107,6 +107,8 @@ export class WorkerRuntime {
           seq: message.seq,
           requests: this.requests,
           heap: this.#heap(),
+          connections: this.#engine?.connections ?? 0,
+          responses: [...(this.#engine?.responses ?? [0, 0, 0, 0, 0])],
         });
         return;
       case "unhealthy":

@@ -1,7 +1,7 @@
 /**
  * How workers share their port: `--port 0` with several workers in both listen modes, and what
  * the supervisor's own hold on the shared socket (`shared` mode) guarantees: no other process
- * can join the port, and connections wait rather than being refused while no worker runs.
+ * can join the port, and while no worker runs a new connection is answered 503 at once.
  */
 
 import assert from "node:assert/strict";
@@ -44,11 +44,18 @@ for (const mode of ["shared", "reuseport"]) {
   });
 }
 
-Deno.test("shared mode: while no worker runs, connections wait for the next one instead of being refused", async () => {
-  await withServer(["--port", "0", "--workers", "1", ...appArgs], async (server) => {
+Deno.test("shared mode: while no worker runs, a new connection is answered 503 with Retry-After at once, never queued to run later (issue 14, item 2)", async () => {
+  // The replacement may start only 2 s after the first worker: a window with no worker.
+  const args = ["--port", "0", "--workers", "1", "--spawn-interval", "2", ...appArgs];
+  await withServer(args, async (server) => {
     const before = (await getOnce(server.port, "/exit")).body;
     await server.waitFor(/worker 1 crashed/);
-    // The only worker is gone; its replacement is not up yet (back-off 0.25 s, then loading).
+    await server.waitFor(/no worker is serving/);
+    const asked = performance.now();
+    const standIn = await getOnce(server.port, "/", 5000);
+    assert.equal(standIn.status, 503);
+    assert.ok(performance.now() - asked < 1000, "answered at once");
+    await server.waitFor(/worker 2 started/, 10_000);
     const reply = await getOnce(server.port, "/", 5000);
     assert.equal(reply.status, 200);
     assert.notEqual(reply.body, before);
@@ -80,7 +87,7 @@ Deno.test("shared mode: a burst of keep-alive connections is spread over the wor
 
 Deno.test({
   name:
-    "TLS in shared mode with every worker gone: a new client queues and is answered once a worker is back (issue 12, item 7)",
+    "TLS in shared mode with every worker gone: a new client gets 503 with Retry-After through the TLS front at once, and 200 once a worker is back (issue 12 item 7, issue 14 item 2)",
   ignore: !have("openssl"),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "starlight-pool-tls-" });
@@ -92,14 +99,16 @@ Deno.test({
       await withServer([...args, ...tls, ...appArgs], async (server) => {
         const before = await httpsGet(server.port, "/exit", cert.certPem);
         await server.waitFor(/worker 1 crashed/);
+        await server.waitFor(/no worker is serving/);
         assert.doesNotMatch(server.stderr(), /worker 2 started/);
         const asked = performance.now();
-        // Refused, were the port not held by the supervisor while no worker runs.
+        const standIn = await httpsGet(server.port, "/", cert.certPem);
+        assert.match(standIn, /^HTTP\/1\.1 503 [^]*\r\nretry-after: 1\r\n/i);
+        assert.ok(performance.now() - asked < 1000, "answered at once");
+        await server.waitFor(/worker 2 started/, 10_000);
         const reply = await httpsGet(server.port, "/", cert.certPem);
         assert.match(reply, /^HTTP\/1\.1 200 /);
         assert.notEqual(reply.split("\r\n\r\n")[1], before.split("\r\n\r\n")[1]);
-        assert.match(server.stderr(), /worker 2 started/);
-        assert.ok(performance.now() - asked > 300, "answered before a worker was back");
       });
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -78,7 +78,28 @@ Deno.test("messages of the wrong shape from a worker are dropped, never half-tru
     seq: 1,
     requests: 2,
     heap: 3,
+    connections: 0,
+    responses: [0, 0, 0, 0, 0],
   });
+  assert.deepEqual(
+    parseFromWorker({
+      type: "pong",
+      seq: 1,
+      requests: 2,
+      heap: 3,
+      connections: -4,
+      responses: [0, 1, 2, "3", 4],
+    }),
+    {
+      type: "pong",
+      seq: 1,
+      requests: 2,
+      heap: 3,
+      connections: 0,
+      responses: [0, 0, 0, 0, 0],
+    },
+    "counters of the wrong shape count as nothing",
+  );
   for (
     const bad of [
       null,

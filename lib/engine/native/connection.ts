@@ -25,6 +25,8 @@ export interface NativeOwner {
   readonly retiring: boolean;
   /** Counts a request (which may make the server retire). */
   requestStarted(): void;
+  /** Responses by status class, [1xx … 5xx]; counted on the full path only. */
+  readonly responses: number[];
   /** Called after each response when an access log is kept. */
   readonly access: ((entry: AccessEntry) => void) | undefined;
   /**
@@ -131,6 +133,8 @@ export class NativeConnection {
     const last = this.requests >= this.#limit || owner.retiring;
     const time = Date.now();
     const finish = (response: Response): Response => {
+      const index = (response.status / 100 | 0) - 1;
+      if (index >= 0 && index < 5) owner.responses[index]++;
       if (last) this.#closeAfter(response);
       if (owner.access !== undefined) owner.access(accessEntry(request, appInfo, response, time));
       return response;

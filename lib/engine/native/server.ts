@@ -62,6 +62,8 @@ export class NativeServer implements NativeOwner {
   readonly #loops = new Set<Promise<void>>();
   readonly #maxRequests: number;
   #requests = 0;
+  /** Responses by status class, where counted (see `responded`). */
+  readonly responses: number[] = [0, 0, 0, 0, 0];
   #retiring = false;
   #draining = false;
   #healthy = true;

@@ -1,0 +1,103 @@
+/**
+ * `--metrics-listen` (issue 16, item 7): the figures formatted (Prometheus text, status JSON),
+ * and scraped from a running server under load, where they must add up to what was sent.
+ */
+import assert from "node:assert/strict";
+import { inFlight, prometheusText, statusJson } from "../../lib/observe/metrics.ts";
+import { repoRoot, startServer } from "../_helpers/server.ts";
+
+const SNAPSHOT = {
+  uptime: 12,
+  restarts: 3,
+  crashes: 1,
+  workers: [{
+    id: 4,
+    state: "serving",
+    requests: 10,
+    responses: [0, 7, 1, 1, 0],
+    connections: 2,
+    uptime: 9,
+    heap: 1024,
+  }],
+};
+
+Deno.test("metrics: Prometheus text with HELP and TYPE per family, one sample per worker and status class", () => {
+  const text = prometheusText(SNAPSHOT);
+  assert.match(
+    text,
+    /^# HELP starlight_uptime_seconds .+\n# TYPE starlight_uptime_seconds gauge\nstarlight_uptime_seconds 12\n/,
+  );
+  assert.match(text, /\nstarlight_worker_restarts_total 3\n/);
+  assert.match(text, /\nstarlight_worker_crashes_total 1\n/);
+  assert.match(text, /\nstarlight_responses_total\{worker="4",code="2xx"\} 7\n/);
+  assert.match(text, /\nstarlight_requests_in_flight\{worker="4"\} 1\n/);
+  assert.match(text, /\nstarlight_open_connections\{worker="4"\} 2\n/);
+  assert.ok(text.endsWith("\n"));
+  for (const line of text.trimEnd().split("\n")) {
+    assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? \d+)$/, line);
+  }
+  const status = JSON.parse(statusJson(SNAPSHOT));
+  assert.deepEqual(status.workers[0].responses, {
+    "1xx": 0,
+    "2xx": 7,
+    "3xx": 1,
+    "4xx": 1,
+    "5xx": 0,
+  });
+  assert.equal(status.workers[0].inFlight, 1);
+  assert.equal(inFlight({ requests: 1, responses: [0, 3, 0, 0, 0] }), 0, "never negative");
+});
+
+Deno.test("--metrics-listen: /metrics and /status add up to the requests sent under load; other paths 404, other methods 405", async () => {
+  const server = await startServer([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--workers",
+    "2",
+    "--metrics-listen",
+    "127.0.0.1:0",
+    `${repoRoot}tests/fixtures/listen/echo.ts`,
+  ]);
+  try {
+    await server.waitFor(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/, 5000);
+    const metricsPort = Number(/metrics at http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stderr())![1]);
+    const sent = 200;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, client) => {
+        for (let i = client; i < sent; i += 8) {
+          await (await fetch(`http://127.0.0.1:${server.port}/n${i}`)).body?.cancel();
+        }
+      }),
+    );
+    // Workers report at each heartbeat (every second).
+    let status: { workers: { requests: number; responses: Record<string, number> }[] } = {
+      workers: [],
+    };
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      status = await (await fetch(`http://127.0.0.1:${metricsPort}/status`)).json();
+      if (status.workers.reduce((sum, w) => sum + w.responses["2xx"], 0) === sent) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(status.workers.length, 2);
+    assert.equal(status.workers.reduce((sum, w) => sum + w.requests, 0), sent);
+    assert.equal(status.workers.reduce((sum, w) => sum + w.responses["2xx"], 0), sent);
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const total = [
+      ...text.matchAll(/^starlight_responses_total\{worker="\d+",code="2xx"\} (\d+)$/gm),
+    ]
+      .reduce((sum, match) => sum + Number(match[1]), 0);
+    assert.equal(total, sent);
+    const other = await fetch(`http://127.0.0.1:${metricsPort}/other`);
+    assert.equal(other.status, 404);
+    await other.body?.cancel();
+    const post = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { method: "POST" });
+    assert.equal(post.status, 405);
+    await post.body?.cancel();
+    assert.equal((await server.stop()).code, 0);
+  } finally {
+    server.kill("SIGKILL");
+  }
+});
