@@ -7,7 +7,7 @@
 
 import { AppError, loadApp, type LoadedApp, toLoadedApp } from "./app/load.ts";
 import type { ServeHandlerInfo } from "./app/contract.ts";
-import { findAppConfig } from "./app/config.ts";
+import { appDenoFlags, findAppConfig } from "./app/config.ts";
 import { describeAppError } from "./app/errors.ts";
 import { callOnListen, servedAddresses, stopApp, stopReserve } from "./app/lifecycle.ts";
 import "./http/node_reasons.ts";
@@ -46,6 +46,7 @@ import { formatAccessLine } from "./observe/access_log.ts";
 import { setRetireHook } from "./app/retire.ts";
 import { Supervisor, WorkerStartError } from "./pool/supervisor.ts";
 import { ThreadLauncher } from "./pool/transport.ts";
+import { ProcessLauncher } from "./pool/process_launcher.ts";
 import { readTls } from "./listen/tls_material.ts";
 import { setDefaultMaxMessageSize } from "./websocket/upgrade.ts";
 import { installDenoUpgradeBridge, withDenoUpgrade } from "./websocket/deno_upgrade.ts";
@@ -352,11 +353,12 @@ async function serveWithWorkers(
     );
   }
   const app = options.app;
+  const processes = options.isolation === "process";
   const workerUrl = new URL("./pool/thread_worker.ts", import.meta.url);
   const worker: Omit<WorkerConfig, "id" | "maxRequests" | "balance"> = {
     app,
     listeners: options.listeners,
-    listenMode: options.listenMode,
+    listenMode: processes ? "process" : options.listenMode,
     engine: options.engine,
     ...engineSettings(options),
     maxWsMessage: options.maxWsMessage,
@@ -393,7 +395,7 @@ async function serveWithWorkers(
     maxWorkerMemory: options.maxWorkerMemory,
     shutdownDelay: options.shutdownDelay * 1000,
     worker,
-    launcher: new ThreadLauncher(workerUrl),
+    launcher: processes ? processLauncher(options, app) : new ThreadLauncher(workerUrl),
     permissions: (listeners) =>
       workerPermissions(options.permissions, listeners, app, workerUrl.href),
     // Once the supervisor holds its sockets: the relay and the TLS fronts bind theirs, then
@@ -459,4 +461,26 @@ function startMetrics(
     });
     return undefined;
   }
+}
+
+/**
+ * The launcher of process workers: each runs `pool/process_worker.ts` with the app's Deno
+ * config (its import map and `unstable` list apply as they do to the CLI), and a V8 heap limit
+ * at twice
+ * `--max-worker-memory` (the worker is retired gracefully at the limit itself; a sudden
+ * allocation past twice ends only its own process).
+ */
+function processLauncher(options: ResolvedOptions, app: string): ProcessLauncher {
+  const heap = options.maxWorkerMemory;
+  const v8 = Number.isFinite(heap)
+    ? [`--v8-flags=--max-old-space-size=${Math.max(64, Math.ceil((2 * heap) / (1024 * 1024)))}`]
+    : [];
+  return new ProcessLauncher({
+    module: new URL("./pool/process_worker.ts", import.meta.url),
+    denoFlags: [
+      ...appDenoFlags(findAppConfig(app, options.config)),
+      "--unstable-net",
+      ...v8,
+    ],
+  });
 }

@@ -214,6 +214,7 @@ const SAMPLES: Record<string, string> = {
   FORMAT: "json",
   ENGINE: "native",
   IPS: "10.0.0.0/8",
+  KIND: "process",
 };
 
 Deno.test("serve(): every CLI option is a ServeOptions field of the same name, camelCased", () => {

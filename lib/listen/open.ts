@@ -26,6 +26,13 @@ export async function loadTls(): Promise<void> {
 }
 
 /**
+ * How a worker opens its TCP listeners: the public `--listen-mode`, or `process` for process
+ * workers, which share no socket with the supervisor or each other (`loadBalanced` works only
+ * within one process) and each bind every port, the relay's included, with `reusePort`.
+ */
+export type WorkerListenMode = ListenMode | "process";
+
+/**
  * Opens a listener for `spec`, shared between workers as `mode` says (`single` when one thread
  * serves everything and nothing is shared).
  *
@@ -46,7 +53,7 @@ export async function loadTls(): Promise<void> {
  */
 export function openListener(
   spec: ListenSpec,
-  mode: ListenMode | "single",
+  mode: WorkerListenMode | "single",
   tls?: TlsMaterial,
 ): Deno.Listener {
   if (spec.kind !== "tcp") {
@@ -54,7 +61,12 @@ export function openListener(
       `socket ${spec.kind === "unix" ? spec.path : "@" + spec.name}: bound by the main thread only`,
     );
   }
-  if (isRelaySpec(spec)) return openRelayListener(spec, mode !== "single");
+  if (isRelaySpec(spec)) {
+    return openRelayListener(
+      spec,
+      mode === "single" ? "single" : mode === "process" ? "reuseport" : "shared",
+    );
+  }
   const options: TcpListenOptions = { hostname: spec.hostname, port: spec.port };
   const server = tls as ServerTls | undefined;
   if (server !== undefined && mode === "reuseport" && server.clientAuth === undefined) {
@@ -67,7 +79,7 @@ export function openListener(
       } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
     );
   }
-  if (mode === "reuseport") options.reusePort = true;
+  if (mode === "reuseport" || mode === "process") options.reusePort = true;
   const listener = mode === "shared" ? listenShared(options) : Deno.listen(options);
   if (server === undefined) return listener;
   if (nodeTls === undefined) throw new Error("TLS listeners need loadTls() first");
@@ -85,8 +97,11 @@ export function openListener(
  * mode, and the relay listener always. Only `Deno.listenTls` (TLS in `reuseport` mode without
  * client certificates) and `reuseport` TCP give each worker a queue of its own.
  */
-export function sharesAcceptQueue(spec: ListenSpec, mode: ListenMode | "single"): boolean {
-  if (spec.kind !== "tcp" || mode === "single") return false;
+export function sharesAcceptQueue(
+  spec: ListenSpec,
+  mode: WorkerListenMode | "single",
+): boolean {
+  if (spec.kind !== "tcp" || mode === "single" || mode === "process") return false;
   return isRelaySpec(spec) || mode === "shared";
 }
 

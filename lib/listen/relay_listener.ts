@@ -41,11 +41,19 @@ function socketAddr(spec: ListenSpec | undefined): Deno.UnixAddr {
   return { transport: "unix", path: spec?.kind === "unix" ? spec.path : "" };
 }
 
-/** Opens the relay listener (one shared accept queue when `shared`: nothing lost on restarts). */
-export function openRelayListener(spec: RelayListenSpec, shared: boolean): Deno.Listener {
+/**
+ * Opens the relay listener: one shared accept queue among thread workers (nothing lost on
+ * restarts), a `reusePort` socket per process worker, or a plain one.
+ */
+export function openRelayListener(
+  spec: RelayListenSpec,
+  how: "shared" | "reuseport" | "single",
+): Deno.Listener {
   const options = { hostname: spec.hostname, port: spec.port };
   return new RelayListener(
-    shared ? listenShared(options) : Deno.listen(options),
+    how === "shared"
+      ? listenShared(options)
+      : Deno.listen({ ...options, reusePort: how === "reuseport" } as Deno.TcpListenOptions),
     fromHex(spec.relay.token),
     spec.relay.routes,
   );

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import type { CliRequest, ServeOptions } from "./types.ts";
 import { OptionError } from "./error.ts";
 import { type PermissionName, type Spec } from "./spec.ts";
-import { engine, listenMode, logFormat, PARSE_CONFIG, SPEC_BY_NAME, takesValue } from "./table.ts";
+import { choice, PARSE_CONFIG, SPEC_BY_NAME, takesValue } from "./table.ts";
 
 /**
  * Deno's own runtime flags, given after the script where they reach Starlight instead: named in
@@ -158,14 +158,8 @@ function applyValue(options: ServeOptions, spec: Spec, flag: string, text: strin
       options[spec.field] = value;
       break;
     }
-    case "listen-mode":
-      options.listenMode = listenMode(flag, text);
-      break;
-    case "log-format":
-      options.logFormat = logFormat(flag, text);
-      break;
-    case "engine":
-      options.engine = engine(flag, text);
+    case "choice":
+      (options as Record<string, unknown>)[spec.field] = choice(flag, text, spec.choices);
       break;
     case "listen":
       options.listen = [...options.listen ?? [], text];

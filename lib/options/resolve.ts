@@ -21,10 +21,10 @@ import { TrustedProxies } from "../http/forwarded.ts";
 import { envGet } from "../sandbox/query.ts";
 import {
   type BooleanField,
+  type ChoiceField,
   DEFAULT_ENV,
   DEFAULT_HOST,
   DEFAULT_IPV6_HOST,
-  DEFAULT_LISTEN_MODE,
   DEFAULT_SERVER_SOFTWARE,
   type NumberField,
   PATH_PERMISSIONS,
@@ -33,14 +33,7 @@ import {
   type Spec,
   type TextField,
 } from "./spec.ts";
-import {
-  engine,
-  listenMode,
-  logFormat,
-  NUMBER_SPEC_BY_FIELD,
-  show,
-  SPEC_BY_FIELD,
-} from "./table.ts";
+import { choice, choiceSpec, NUMBER_SPEC_BY_FIELD, show, SPEC_BY_FIELD } from "./table.ts";
 
 const URL_APP = /^(https?|file|jsr|npm):/i;
 
@@ -95,6 +88,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
   }
 
   const proxy = resolveProxies(options, listeners, ssl);
+  const isolation = resolveIsolation(options, listeners, ssl);
 
   return {
     app,
@@ -102,10 +96,9 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     host,
     port,
     workers,
-    listenMode: options.listenMode === undefined
-      ? DEFAULT_LISTEN_MODE
-      : listenMode("--listen-mode", options.listenMode),
-    engine: options.engine === undefined ? "ts" : engine("--engine", options.engine),
+    listenMode: chosen(options, "listenMode"),
+    engine: chosen(options, "engine"),
+    isolation,
     ...proxy,
     compress: boolean(options, "compress"),
     shutdownDelay: number(options, "shutdownDelay"),
@@ -127,9 +120,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     serverSoftware: text(options, "serverSoftware") ?? DEFAULT_SERVER_SOFTWARE,
     env: text(options, "env") ?? DEFAULT_ENV,
     quiet: boolean(options, "quiet"),
-    logFormat: options.logFormat === undefined
-      ? "text"
-      : logFormat("--log-format", options.logFormat),
+    logFormat: chosen(options, "logFormat"),
     config: path("config"),
     errorLog: path("errorLog"),
     accessLog: path("accessLog"),
@@ -208,6 +199,41 @@ function resolveProxies(options: ServeOptions, listeners: ListenSpec[], ssl: boo
     }
   }
   return { proxyProtocol, forwardedAllowIps, healthPath, metricsListen };
+}
+
+/**
+ * `--isolation`, refused where process workers cannot work: in a compiled binary (there is no
+ * `deno` to start them with), and on a TCP port below 1024 with `--user` (a worker process runs
+ * as that user and cannot bind it; TLS ports are bound by the supervisor's fronts and work).
+ */
+function resolveIsolation(options: ServeOptions, listeners: ListenSpec[], ssl: boolean) {
+  const isolation = chosen(options, "isolation");
+  if (isolation !== "process" || number(options, "workers") === 0) return isolation;
+  if (Deno.build.standalone) {
+    throw new OptionError(
+      "--isolation",
+      "--isolation process: not in a compiled binary (workers are started with deno run); use --isolation thread",
+    );
+  }
+  const low = listeners.find((spec) => spec.kind === "tcp" && spec.port > 0 && spec.port < 1024);
+  if (low !== undefined && !ssl && text(options, "user") !== undefined) {
+    throw new OptionError(
+      "--isolation",
+      `--isolation process: workers run as --user and cannot bind ${
+        formatListenSpec(low)
+      } (below 1024); use --isolation thread, a port from 1024 behind a proxy, or --ssl (the supervisor binds TLS ports)`,
+    );
+  }
+  return isolation;
+}
+
+/** The choice `field` names, or its default (the first choice). */
+function chosen<F extends ChoiceField>(options: ServeOptions, field: F): ResolvedOptions[F] {
+  const spec = choiceSpec(field);
+  const value = options[field];
+  return (value === undefined
+    ? spec.choices[0]
+    : choice(`--${spec.names[0]}`, value, spec.choices)) as ResolvedOptions[F];
 }
 
 function resolveApp(

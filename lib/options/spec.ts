@@ -57,6 +57,8 @@ type FieldsOf<T> = {
 export type BooleanField = FieldsOf<boolean>;
 export type NumberField = FieldsOf<number>;
 export type TextField = FieldsOf<string>;
+/** The options whose value is one of a few words. */
+export type ChoiceField = "listenMode" | "logFormat" | "engine" | "isolation";
 
 export type PermissionName = Exclude<keyof WorkerPermissions, "all">;
 
@@ -65,9 +67,8 @@ type SpecKind =
   /** `fallback` is the default; without one the option stays `undefined` when not given. */
   | { kind: "number"; field: NumberField; rule: NumberRule; fallback?: number }
   | { kind: "text"; field: TextField }
-  | { kind: "listen-mode" }
-  | { kind: "log-format" }
-  | { kind: "engine" }
+  /** One of a few words; `choices[0]` is the default. */
+  | { kind: "choice"; field: ChoiceField; choices: readonly string[] }
   | { kind: "listen" }
   | { kind: "app" }
   | { kind: "permission"; permission: PermissionName }

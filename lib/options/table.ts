@@ -6,9 +6,8 @@
  * @module
  */
 
-import type { Engine, ListenMode, LogFormat } from "./types.ts";
 import { OptionError } from "./error.ts";
-import { ENGINES, LOG_FORMATS, type OptionHelp, type Spec } from "./spec.ts";
+import { type ChoiceField, type OptionHelp, type Spec } from "./spec.ts";
 import { GENERAL_SPECS } from "./specs/general.ts";
 import { LISTENING_SPECS } from "./specs/listening.ts";
 import { WORKERS_SPECS } from "./specs/workers.ts";
@@ -89,19 +88,25 @@ export const OPTION_HELP: readonly OptionHelp[] = SPECS.map((spec) => ({
       : undefined),
 }));
 
-export function listenMode(flag: string, value: unknown): ListenMode {
-  if (value === "reuseport" || value === "shared") return value;
-  throw new OptionError(flag, `${flag}: ${show(value)} is not reuseport or shared`);
+/**
+ * `value` if it is one of `choices`, else an error naming the flag and the choices.
+ *
+ * @example
+ * ```ts ignore
+ * choice("--isolation", "process", ["thread", "process"]); // "process"
+ * ```
+ */
+export function choice(flag: string, value: unknown, choices: readonly string[]): string {
+  if (choices.includes(value as string)) return value as string;
+  const words = choices.length === 2
+    ? choices.join(" or ")
+    : `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
+  throw new OptionError(flag, `${flag}: ${show(value)} is not ${words}`);
 }
 
-export function engine(flag: string, value: unknown): Engine {
-  if (ENGINES.includes(value as Engine)) return value as Engine;
-  throw new OptionError(flag, `${flag}: ${show(value)} is not ${ENGINES.join(" or ")}`);
-}
-
-export function logFormat(flag: string, value: unknown): LogFormat {
-  if (LOG_FORMATS.includes(value as LogFormat)) return value as LogFormat;
-  throw new OptionError(flag, `${flag}: ${show(value)} is not ${LOG_FORMATS.join(" or ")}`);
+/** The choice option that sets `field`. */
+export function choiceSpec(field: ChoiceField): Extract<Spec, { kind: "choice" }> {
+  return SPEC_BY_FIELD.get(field) as Extract<Spec, { kind: "choice" }>;
 }
 
 export function show(value: unknown): string {

@@ -99,6 +99,20 @@ export type ListenMode = "reuseport" | "shared";
 export type Engine = "ts" | "native";
 
 /**
+ * What a worker is: a Web Worker thread in the server's process (Thrall's model), or a
+ * `deno` process of its own (Starlight's prefork model), which can be killed when stuck and
+ * dies alone when it exhausts its heap.
+ *
+ * @example The command line's `--isolation process`
+ * ```ts
+ * import type { Isolation, ServeOptions } from "@x/starlight";
+ * const isolation: Isolation = "process";
+ * const options: ServeOptions = { app: "./app.ts", isolation };
+ * ```
+ */
+export type Isolation = "thread" | "process";
+
+/**
  * How the server's log lines look: `"text"` (ASCII, one line per event) or `"json"` (one JSON
  * object per line, for log shippers).
  *
@@ -153,6 +167,8 @@ export interface ServeOptions {
   listenMode?: ListenMode;
   /** The HTTP engine (default `"ts"`). */
   engine?: Engine;
+  /** Workers as threads or as processes (default `"thread"`). */
+  isolation?: Isolation;
   /** Every TCP connection starts with a PROXY protocol header, v1 or v2 (default `false`). */
   proxyProtocol?: boolean;
   /**
@@ -277,6 +293,8 @@ export interface ResolvedOptions {
   listenMode: ListenMode;
   /** The HTTP engine. */
   engine: Engine;
+  /** Workers as threads or as processes. */
+  isolation: Isolation;
   /** Every TCP connection starts with a PROXY protocol header. */
   proxyProtocol: boolean;
   /** Peers whose forwarding headers are trusted, as given; `undefined` for none. */

@@ -10,8 +10,7 @@
  */
 
 import type { ListenSpec } from "../listen/spec.ts";
-import type { ListenMode } from "../options/mod.ts";
-import { sharesAcceptQueue } from "../listen/open.ts";
+import { sharesAcceptQueue, type WorkerListenMode } from "../listen/open.ts";
 import { listenShared } from "../deno/shared_listen.ts";
 import { describeError } from "../log.ts";
 
@@ -36,7 +35,7 @@ export interface Anchors {
  * anchors.close();
  * ```
  */
-export function holdSockets(specs: ListenSpec[], mode: ListenMode): Anchors {
+export function holdSockets(specs: ListenSpec[], mode: WorkerListenMode): Anchors {
   const held: Deno.Listener[] = [];
   const close = () => {
     for (const anchor of held.splice(0)) {

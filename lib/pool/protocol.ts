@@ -9,7 +9,8 @@
  */
 
 import type { ListenSpec } from "../listen/spec.ts";
-import type { Engine, ListenMode } from "../options/mod.ts";
+import type { WorkerListenMode } from "../listen/open.ts";
+import type { Engine } from "../options/mod.ts";
 import type { RetireReason } from "../app/retire.ts";
 import type { BalanceConfig } from "./balance.ts";
 
@@ -25,7 +26,7 @@ export interface WorkerConfig {
   /** Where to listen (TCP ports already resolved by the supervisor, never 0). */
   listeners: ListenSpec[];
   /** How TCP listeners are shared between workers. */
-  listenMode: ListenMode;
+  listenMode: WorkerListenMode;
   /** The HTTP engine serving the accepted connections (default `ts`). */
   engine?: Engine;
   /** Idle limit for every read and write. */

@@ -25,8 +25,11 @@ function lock(target: object, name: string, value: unknown): void {
 }
 
 /** Whether `pid` names the server's own process or a process group (which may hold it). */
+/** Pids the app may not signal besides its own process's: a process worker's supervisor. */
+const serverPids = new Set<number>();
+
 function isServerPid(pid: number): boolean {
-  return pid === Deno.pid || pid <= 0;
+  return pid === Deno.pid || pid <= 0 || serverPids.has(pid);
 }
 
 function refuse(pid: number): never {
@@ -58,7 +61,12 @@ export interface WorkerScope {
  * guardWorker(self, (reason) => runtime.exiting(reason));
  * ```
  */
-export function guardWorker(scope: WorkerScope, exiting: (reason: string) => void): void {
+export function guardWorker(
+  scope: WorkerScope,
+  exiting: (reason: string) => void,
+  supervisorPid?: number,
+): void {
+  if (supervisorPid !== undefined) serverPids.add(supervisorPid);
   const exit = Deno.exit;
   const kill = Deno.kill;
   lock(Deno, "exit", function exitWorker(code?: number): never {

@@ -46,6 +46,7 @@ Deno.test("defaults apply when only the app is given", () => {
     workers: navigator.hardwareConcurrency,
     listenMode: "shared",
     engine: "ts",
+    isolation: "thread",
     proxyProtocol: false,
     forwardedAllowIps: undefined,
     healthPath: undefined,

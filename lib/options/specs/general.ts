@@ -4,7 +4,7 @@
  * @module
  */
 
-import { DEFAULT_ENV, DEFAULT_SERVER_SOFTWARE, type Spec } from "../spec.ts";
+import { DEFAULT_ENV, DEFAULT_SERVER_SOFTWARE, ENGINES, type Spec } from "../spec.ts";
 
 /** The "General" section of the option table, in help order. */
 export const GENERAL_SPECS: readonly Spec[] = [
@@ -36,7 +36,9 @@ export const GENERAL_SPECS: readonly Spec[] = [
     defaultText: DEFAULT_SERVER_SOFTWARE,
   },
   {
-    kind: "engine",
+    kind: "choice",
+    field: "engine",
+    choices: ENGINES,
     names: ["engine"],
     valueName: "ENGINE",
     group: "General",

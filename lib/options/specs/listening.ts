@@ -61,7 +61,9 @@ export const LISTENING_SPECS: readonly Spec[] = [
     description: "listen on :: rather than 0.0.0.0 by default",
   },
   {
-    kind: "listen-mode",
+    kind: "choice",
+    field: "listenMode",
+    choices: [DEFAULT_LISTEN_MODE, "reuseport"],
     names: ["listen-mode"],
     valueName: "MODE",
     group: "Listening",

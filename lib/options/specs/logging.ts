@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Spec } from "../spec.ts";
+import { LOG_FORMATS, type Spec } from "../spec.ts";
 
 /** The "Logging" section of the option table, in help order. */
 export const LOGGING_SPECS: readonly Spec[] = [
@@ -17,7 +17,9 @@ export const LOGGING_SPECS: readonly Spec[] = [
     description: "no start-up banner, no routine lines: warnings and errors only",
   },
   {
-    kind: "log-format",
+    kind: "choice",
+    field: "logFormat",
+    choices: LOG_FORMATS,
     names: ["log-format"],
     valueName: "FORMAT",
     group: "Logging",

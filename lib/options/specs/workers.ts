@@ -10,6 +10,17 @@ import { BYTES, COUNT, LIMIT, POSITIVE_COUNT, POSITIVE_SECONDS, SECONDS } from "
 /** The "Workers" section of the option table, in help order. */
 export const WORKERS_SPECS: readonly Spec[] = [
   {
+    kind: "choice",
+    field: "isolation",
+    choices: ["thread", "process"],
+    names: ["isolation"],
+    valueName: "KIND",
+    group: "Workers",
+    description:
+      "thread: Web Workers in this process; process: a deno process each, killed when stuck, dying alone on heap exhaustion",
+    defaultText: "thread",
+  },
+  {
     kind: "number",
     field: "workers",
     rule: COUNT,
