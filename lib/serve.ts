@@ -37,6 +37,7 @@ import {
   type ServeOptions,
 } from "./options/mod.ts";
 import { ProcessControl } from "./process/control.ts";
+import { enableMigrateReq, type MigrateReq } from "./process/migrate_req.ts";
 import { warnUnreadableAfterDrop } from "./process/privileges.ts";
 import { configMismatch } from "./process/relaunch.ts";
 import { secretWarnings } from "./sandbox/secrets.ts";
@@ -354,6 +355,7 @@ async function serveWithWorkers(
   }
   const app = options.app;
   const processes = options.isolation === "process";
+  if (processes || options.listenMode === "reuseport") announceMigrateReq(enableMigrateReq());
   const workerUrl = new URL("./pool/thread_worker.ts", import.meta.url);
   const worker: Omit<WorkerConfig, "id" | "maxRequests" | "balance"> = {
     app,
@@ -483,4 +485,16 @@ function processLauncher(options: ResolvedOptions, app: string): ProcessLauncher
       ...v8,
     ],
   });
+}
+
+/** Says what became of `net.ipv4.tcp_migrate_req`, where workers bind sockets of their own. */
+function announceMigrateReq(result: MigrateReq): void {
+  if (result.state === "enabled") log.info("set net.ipv4.tcp_migrate_req=1 (it was 0)");
+  if (result.state === "unavailable") {
+    log.warning(
+      "{reason}: connections queued on a worker that exits are reset rather than moved to " +
+        "another; run `sysctl -w net.ipv4.tcp_migrate_req=1` as root to avoid it",
+      { reason: result.reason },
+    );
+  }
 }

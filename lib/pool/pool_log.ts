@@ -127,14 +127,23 @@ export class PoolLog {
     );
   }
 
-  /** A worker stopped answering heartbeats. */
-  hung(id: number, seconds: number, hung: number): void {
+  /** A worker stopped answering heartbeats; a process can be killed, a thread cannot. */
+  hung(id: number, seconds: number, hung: number, killable: boolean): void {
+    if (killable) {
+      log.error(
+        "worker {id} has not answered heartbeats for {seconds} s (--worker-timeout): it is " +
+          "stuck in synchronous code or its process stopped; it is killed (SIGTERM, then " +
+          "SIGKILL) and replaced",
+        { id, seconds },
+      );
+      return;
+    }
     log.error(
       "worker {id} has not answered heartbeats for {seconds} s (--worker-timeout): it is stuck " +
         "in synchronous code (or its thread ended without a word). It is replaced, but a thread " +
         "stuck in synchronous JavaScript cannot be stopped: it keeps a CPU core busy and its " +
         "open connections unanswered until the server process restarts ({hung} such worker(s) " +
-        "so far)",
+        "so far); --isolation process can stop it",
       { id, seconds, hung },
     );
   }

@@ -47,6 +47,8 @@ export interface ProcessOptions {
  * ```
  */
 export class ProcessLauncher implements WorkerLauncher {
+  /** SIGTERM, then SIGKILL, ends any process. */
+  readonly stopsStuckWorkers = true;
   readonly #options: ProcessOptions;
 
   /** Workers run `options.module` with `options.denoFlags`. */

@@ -539,7 +539,12 @@ export class Supervisor {
     const { handle } = live;
     switch (cause) {
       case "hung":
-        this.#say.hung(handle.id, Math.round((now - handle.lastSeen) / 1000), ++this.#hung);
+        this.#say.hung(
+          handle.id,
+          Math.round((now - handle.lastSeen) / 1000),
+          ++this.#hung,
+          this.#config.launcher.stopsStuckWorkers,
+        );
         return this.#ended(live, "no heartbeat", now, true);
       case "start-timeout":
         return this.#ended(

@@ -43,6 +43,8 @@ export interface SpawnRequest {
 
 /** Starts workers of one kind. */
 export interface WorkerLauncher {
+  /** Whether `terminate` stops a worker stuck in synchronous code (a process; not a thread). */
+  readonly stopsStuckWorkers: boolean;
   /** Starts a worker; `events` hears from it until it ends. */
   spawn(request: SpawnRequest, events: TransportEvents): WorkerTransport;
 }
@@ -62,6 +64,8 @@ export interface WorkerLauncher {
  * ```
  */
 export class ThreadLauncher implements WorkerLauncher {
+  /** `Worker.terminate()` does not interrupt synchronous code. */
+  readonly stopsStuckWorkers = false;
   readonly #url: URL;
 
   /** Workers run the module at `url`. */

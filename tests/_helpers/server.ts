@@ -47,6 +47,16 @@ export interface StartOptions {
 }
 
 /**
+ * `STARLIGHT_TEST_ISOLATION=process deno test -A tests/…` runs the suites with process workers:
+ * every server started here without an `--isolation` of its own gets that one.
+ */
+function withIsolation(args: string[]): string[] {
+  const isolation = Deno.env.get("STARLIGHT_TEST_ISOLATION");
+  if (isolation === undefined || args.some((arg) => arg.startsWith("--isolation"))) return args;
+  return ["--isolation", isolation, ...args];
+}
+
+/**
  * Starts `deno run <flags> mod.ts <args>` and waits for the banner
  * (`Starting Starlight/… server listening at port N`). Pass `--port 0` to get a free port.
  */
@@ -60,7 +70,7 @@ export async function startServer(
       // Servers under test never write the repository's lockfile (apps there import from test URLs).
       ...(options.denoFlags ?? ["-A", "--no-prompt", "--no-lock"]),
       options.entry ?? `${repoRoot}mod.ts`,
-      ...args,
+      ...withIsolation(args),
     ],
     cwd: options.cwd ?? repoRoot,
     env: options.env,

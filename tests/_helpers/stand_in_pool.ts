@@ -104,6 +104,7 @@ export class StandIn {
 
 /** Records every worker it starts. */
 export class StandInLauncher implements WorkerLauncher {
+  readonly stopsStuckWorkers = false;
   readonly workers: StandIn[] = [];
 
   spawn(request: { id: number }, events: TransportEvents) {
