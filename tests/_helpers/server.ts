@@ -47,13 +47,21 @@ export interface StartOptions {
 }
 
 /**
- * `STARLIGHT_TEST_ISOLATION=process deno test -A tests/…` runs the suites with process workers:
- * every server started here without an `--isolation` of its own gets that one.
+ * The server variant the suites run on, from the environment, for servers started through the
+ * CLI (`mod.ts`, `cli.ts`): `STARLIGHT_TEST_ENGINE=native` adds `--engine native`,
+ * `STARLIGHT_TEST_ISOLATION=process` adds `--isolation process` (unless the test chose its own),
+ * e.g. `STARLIGHT_TEST_ISOLATION=process deno test -A tests/pool/`.
  */
-function withIsolation(args: string[]): string[] {
+export function variantArgs(args: string[] = [], entry?: string): string[] {
+  if (entry !== undefined && !/\/(mod|cli)\.ts$/.test(entry)) return [];
+  const variant: string[] = [];
+  const engine = Deno.env.get("STARLIGHT_TEST_ENGINE");
+  if (engine !== undefined && engine !== "ts") variant.push("--engine", engine);
   const isolation = Deno.env.get("STARLIGHT_TEST_ISOLATION");
-  if (isolation === undefined || args.some((arg) => arg.startsWith("--isolation"))) return args;
-  return ["--isolation", isolation, ...args];
+  if (isolation !== undefined && !args.some((arg) => arg.startsWith("--isolation"))) {
+    variant.push("--isolation", isolation);
+  }
+  return variant;
 }
 
 /**
@@ -70,7 +78,8 @@ export async function startServer(
       // Servers under test never write the repository's lockfile (apps there import from test URLs).
       ...(options.denoFlags ?? ["-A", "--no-prompt", "--no-lock"]),
       options.entry ?? `${repoRoot}mod.ts`,
-      ...withIsolation(args),
+      ...variantArgs(args, options.entry),
+      ...args,
     ],
     cwd: options.cwd ?? repoRoot,
     env: options.env,

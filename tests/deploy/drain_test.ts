@@ -63,7 +63,13 @@ Deno.test("--shutdown-delay: after TERM the health path says 503 while the app i
     const termAt = Date.now();
     server.kill("SIGTERM");
     await server.waitFor(/shutdown in 1 s/, 2000);
-    assert.deepEqual(await get(server.port, "/healthz"), { status: 503, body: "draining\n" });
+    // The workers hear of it a moment later (a message each).
+    let health = await get(server.port, "/healthz");
+    for (let i = 0; i < 10 && health.status === 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      health = await get(server.port, "/healthz");
+    }
+    assert.deepEqual(health, { status: 503, body: "draining\n" });
     assert.deepEqual(await get(server.port, "/app"), { status: 200, body: "served /app\n" });
     assert.equal((await server.exited()).code, 0);
     const took = Date.now() - termAt;

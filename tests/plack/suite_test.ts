@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { cases } from "./suite_cases.ts";
+import { variantArgs } from "../_helpers/server.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
@@ -43,6 +44,7 @@ async function findPlack(): Promise<Plack | string> {
 function serverCommand(port: number, plack: Plack): string[] {
   return [
     ...[Deno.execPath(), "run", "-A", "--no-prompt", "mod.ts", "-q", "--workers", "1"],
+    ...variantArgs(),
     ...["--host", HOST, "--port", `${port}`],
     ...[
       "--allow-env=PLACK_SUITE_PM,PLACK_SHARE_DIR",

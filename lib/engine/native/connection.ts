@@ -5,7 +5,9 @@
  * relayed connection, and the 500 for an app failure, logged with its method and path.
  *
  * The common request (no access log, a direct connection, keep-alive going on) costs a counter,
- * a comparison and one call more than `Deno.serve`'s; the rest is paid only where it applies.
+ * a comparison and one call more than `Deno.serve`'s, and an asynchronous response one `then`
+ * more (a drain may begin while the app works: its response must still say `Connection:
+ * close`); the rest is paid only where it applies.
  *
  * @module
  */
@@ -112,9 +114,19 @@ export class NativeConnection {
     this.#owner.requestStarted();
     this.#current = request;
     if (++this.requests < this.#limit && !this.#owner.retiring) {
-      return this.#owner.options.handler(request, info);
+      const result = this.#owner.options.handler(request, info);
+      return result instanceof Promise ? result.then(this.#settled) : result;
     }
     return this.#full(request, info, true);
+  };
+
+  /**
+   * An asynchronous response, once the app has it: the server may have begun to retire or
+   * drain meanwhile, and then it is the connection's last.
+   */
+  #settled = (response: Response): Response => {
+    if (this.#owner.retiring) this.#closeAfter(response);
+    return response;
   };
 
   /** The handler that applies everything (`counted`: by {@link #plain} already). */
@@ -135,15 +147,15 @@ export class NativeConnection {
     const finish = (response: Response): Response => {
       const index = (response.status / 100 | 0) - 1;
       if (index >= 0 && index < 5) owner.responses[index]++;
-      if (last) this.#closeAfter(response);
+      if (last || owner.retiring) this.#closeAfter(response);
       if (owner.access !== undefined) owner.access(accessEntry(request, appInfo, response, time));
       return response;
     };
     const early = owner.intercept?.(request);
     if (early !== undefined) return finish(early);
     const result = owner.options.handler(request, appInfo);
-    if (!last && owner.access === undefined) return result;
-    return result instanceof Promise ? result.then(finish) : finish(result);
+    if (result instanceof Promise) return result.then(finish);
+    return last || owner.access !== undefined ? finish(result) : result;
   };
 
   /** Answers an app that threw or rejected with a 500, and logs it once a second at most. */
