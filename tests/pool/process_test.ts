@@ -91,14 +91,18 @@ Deno.test("process workers: a heap bomb ends only its own process; the server ke
     } finally {
       client.close();
     }
-    const statuses: number[] = [];
+    const during: (number | string)[] = [];
     const deadline = Date.now() + 20_000;
     while (alive(bombed) && Date.now() < deadline) {
-      statuses.push((await getOnce(server.port, "/", 5000)).status);
+      during.push(await getOnce(server.port, "/", 5000).then((r) => r.status, String));
     }
     assert.ok(!alive(bombed), "the bombed worker is gone");
-    for (let i = 0; i < 10; i++) statuses.push((await getOnce(server.port, "/", 5000)).status);
-    assert.ok(statuses.every((status) => status === 200), `${statuses}`);
+    // A connection the bombing worker had accepted in the 20 ms before the bomb went off dies
+    // with it, as it would in any prefork server; every other request is answered.
+    assert.ok(during.filter((status) => status !== 200).length <= 1, `${during}`);
+    const after: number[] = [];
+    for (let i = 0; i < 10; i++) after.push((await getOnce(server.port, "/", 5000)).status);
+    assert.deepEqual(after, Array(10).fill(200));
     assert.equal(server.process.pid !== undefined && alive(server.process.pid), true);
   });
 });
