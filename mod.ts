@@ -24,6 +24,7 @@
 export { serve, type ServeContext, type Server } from "./lib/serve.ts";
 export type {
   Engine,
+  Isolation,
   ListenMode,
   LogFormat,
   ResolvedOptions,

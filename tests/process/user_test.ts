@@ -38,7 +38,8 @@ if (reason !== undefined) console.log(`skipped --user nobody: ${reason}`);
 /** A port below 1024 that is free on 127.0.0.1 right now. */
 function privilegedPort(): number {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 600 + Math.floor(Math.random() * 400);
+    // 700–979 holds none of the ports fetch refuses (989, 990, 993, 995, 636, 601, …).
+    const port = 700 + Math.floor(Math.random() * 280);
     try {
       Deno.listen({ hostname: "127.0.0.1", port }).close();
       return port;

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { AcceptLoops, ConnectionList } from "../connection_list.ts";
 import type { RetireReason } from "../../app/retire.ts";
 import { WarnGate } from "../../observe/warn_gate.ts";
 import { acceptNext } from "../accept.ts";
@@ -57,9 +58,8 @@ export class NativeServer implements NativeOwner {
   readonly #hooks: ServerHooks;
   readonly #warnings: WarnGate;
   /** The live connections, each knowing its index (swap-removal, as `HttpServer`'s). */
-  readonly #connections: NativeConnection[] = [];
-  readonly #listeners = new Set<Deno.Listener>();
-  readonly #loops = new Set<Promise<void>>();
+  readonly #connections = new ConnectionList<NativeConnection>();
+  readonly #accepting = new AcceptLoops();
   readonly #maxRequests: number;
   #requests = 0;
   /** Responses by status class, where counted (see `responded`). */
@@ -146,16 +146,7 @@ export class NativeServer implements NativeOwner {
 
   /** Forgets a finished connection. */
   closed(connection: NativeConnection): void {
-    const connections = this.#connections;
-    const i = connection.index;
-    if (i < 0 || connections[i] !== connection) return;
-    const last = connections.pop()!;
-    if (last !== connection) {
-      connections[i] = last;
-      last.index = i;
-    }
-    connection.index = -1;
-    if (connections.length === 0) {
+    if (this.#connections.remove(connection)) {
       this.#stopSweeper();
       this.#idle?.();
     }
@@ -163,39 +154,24 @@ export class NativeServer implements NativeOwner {
 
   /** Accepts connections from `listener` until it is closed; `scheme` is `http` or `https`. */
   serve(listener: Deno.Listener, scheme: string): Promise<void> {
-    const loop = this.#acceptLoop(listener, scheme);
-    this.#loops.add(loop);
-    return loop.finally(() => this.#loops.delete(loop));
+    return this.#accepting.run(listener, () => this.#acceptLoop(listener, scheme));
   }
 
   async #acceptLoop(listener: Deno.Listener, scheme: string): Promise<void> {
-    this.#listeners.add(listener);
-    try {
-      while (!this.draining) {
-        const conn = await acceptNext(listener, this);
-        if (conn === undefined) break;
-        const connection = new NativeConnection(conn, this, scheme);
-        connection.index = this.#connections.length;
-        this.#connections.push(connection);
-        // Accepted as the server began to drain: its request is answered, then it closes.
-        if (this.#draining) connection.end();
-        this.#startSweeper();
-      }
-    } finally {
-      this.#listeners.delete(listener);
+    while (!this.draining) {
+      const conn = await acceptNext(listener, this);
+      if (conn === undefined) break;
+      const connection = new NativeConnection(conn, this, scheme);
+      this.#connections.add(connection);
+      // Accepted as the server began to drain: its request is answered, then it closes.
+      if (this.#draining) connection.end();
+      this.#startSweeper();
     }
   }
 
   /** Stops accepting on every listener. */
   stopAccepting(): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener.close();
-      } catch {
-        // Already closed.
-      }
-    }
-    this.#listeners.clear();
+    this.#accepting.stopAccepting();
   }
 
   /**
@@ -205,8 +181,8 @@ export class NativeServer implements NativeOwner {
   async drain(): Promise<void> {
     this.#draining = true;
     this.stopAccepting();
-    await Promise.all(this.#loops);
-    for (const connection of [...this.#connections]) connection.end();
+    await this.#accepting.ended();
+    for (const connection of [...this.#connections.items]) connection.end();
     if (this.#connections.length === 0) return;
     await new Promise<void>((resolve) => {
       this.#idle = resolve;
@@ -218,7 +194,7 @@ export class NativeServer implements NativeOwner {
     this.#draining = true;
     this.stopAccepting();
     const cut = this.#connections.length;
-    for (const connection of [...this.#connections]) connection.cut();
+    for (const connection of [...this.#connections.items]) connection.cut();
     return cut;
   }
 
@@ -239,7 +215,7 @@ export class NativeServer implements NativeOwner {
   #sweep(): void {
     const now = Date.now();
     const { headerTimeout, keepaliveTimeout } = this.options;
-    for (const connection of [...this.#connections]) {
+    for (const connection of [...this.#connections.items]) {
       if (connection.requests !== connection.seenRequests) {
         connection.seenRequests = connection.requests;
         connection.quietSince = now;
