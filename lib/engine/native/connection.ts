@@ -115,7 +115,8 @@ export class NativeConnection {
     this.#current = request;
     if (++this.requests < this.#limit && !this.#owner.retiring) {
       const result = this.#owner.options.handler(request, info);
-      return result instanceof Promise ? result.then(this.#settled) : result;
+      // The app may retire its worker (`retireWorker()`) while it answers.
+      return result instanceof Promise ? result.then(this.#settled) : this.#settled(result);
     }
     return this.#full(request, info, true);
   };
