@@ -3,12 +3,15 @@
 # usage: bench/ab/cpu_per_request.sh <port> <seconds> <path> -- <server argv...>
 # The server runs on core 0, `wrk -t1 -c50` on core 1; after a 1 s warm-up, the user and system
 # ticks of the server and its children (/proc/<pid>/stat) over the run are divided by the
-# requests wrk counted. Run it under `flock /tmp/starlight-heavy.lock`.
+# requests wrk counted. WRK_SCRIPT=bench/hono.lua adds that wrk script. Run it under
+# `flock /tmp/starlight-heavy.lock`.
 set -eu
 port=$1
 seconds=$2
 path=$3
 shift 4
+script=()
+if [ -n "${WRK_SCRIPT:-}" ]; then script=(-s "$WRK_SCRIPT"); fi
 taskset -c 0 "$@" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port$path" && break; sleep 0.1; done
@@ -20,9 +23,9 @@ ticks() {
   done
   echo "$total"
 }
-taskset -c 1 wrk -t1 -c50 -d1s "http://127.0.0.1:$port$path" >/dev/null
+taskset -c 1 wrk -t1 -c50 "${script[@]}" -d1s "http://127.0.0.1:$port$path" >/dev/null
 before=$(ticks)
-out=$(taskset -c 1 wrk -t1 -c50 -d"${seconds}s" "http://127.0.0.1:$port$path")
+out=$(taskset -c 1 wrk -t1 -c50 "${script[@]}" -d"${seconds}s" "http://127.0.0.1:$port$path")
 after=$(ticks)
 kill "$pid"
 wait "$pid" 2>/dev/null || true
