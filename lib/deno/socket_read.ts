@@ -14,20 +14,36 @@
 /** Reads into `buffer`; resolves to the bytes read, 0 at end of stream. */
 export type SocketRead = (buffer: Uint8Array) => Promise<number>;
 
-type Core = { read(rid: number, buffer: Uint8Array): Promise<number> };
+type Core = {
+  read(rid: number, buffer: Uint8Array): Promise<number>;
+  write(rid: number, bytes: Uint8Array): Promise<number>;
+};
 
 const internal = Object.getOwnPropertySymbols(Deno).find((s) => s.description === "Deno.internal");
 const core = internal === undefined
   ? undefined
   : ((Deno as unknown as Record<symbol, { core?: Core } | undefined>)[internal]?.core);
 const coreRead = typeof core?.read === "function" ? core.read : undefined;
+/** Deno's write op, for `socket_write.ts`; undefined where the runtime lacks it. */
+export const coreWrite: Core["write"] | undefined = typeof core?.write === "function"
+  ? core.write
+  : undefined;
 
 /** The symbol Deno keeps a connection's resource id under, found on the first connection. */
 let ridKey: symbol | undefined;
 /** Whether a plain TCP connection was seen without a resource id the op can read. */
 let ridMissing = false;
 
-function ridOf(conn: Deno.Conn): number | undefined {
+/**
+ * The resource id Deno's ops take for `conn`; undefined for a wrapper or a runtime without one.
+ *
+ * @example
+ * ```ts ignore
+ * import { ridOf } from "./socket_read.ts";
+ * const rid = ridOf(conn); // a number for a plain TCP connection
+ * ```
+ */
+export function ridOf(conn: Deno.Conn): number | undefined {
   const slots = conn as unknown as Record<symbol, unknown>;
   if (ridKey === undefined || !(ridKey in slots)) {
     const key = Object.getOwnPropertySymbols(conn).find((key) =>

@@ -23,6 +23,7 @@ import { checkPartialHead, findHeadEnd, parseHead, type RequestHead } from "../h
 import { skipEmptyLines } from "../http/request_framing.ts";
 import { abortRequest } from "../app/request.ts";
 import { type SocketRead, socketReader } from "../deno/socket_read.ts";
+import { type SocketWrite, socketWriter } from "../deno/socket_write.ts";
 import type { EngineOptions } from "./config.ts";
 import { Exchange, type ExchangeHost, type ExchangeOwner, NEXT, UPGRADED } from "./exchange.ts";
 import type { Upgrade } from "./handoff.ts";
@@ -68,6 +69,7 @@ export class Connection implements WriteHost, ExchangeHost {
 
   readonly #conn: Deno.Conn;
   readonly #read: SocketRead;
+  readonly #write: SocketWrite;
   readonly #owner: ConnectionOwner;
   readonly #options: EngineOptions;
   /** The request being answered. */
@@ -90,6 +92,7 @@ export class Connection implements WriteHost, ExchangeHost {
   constructor(conn: Deno.Conn, owner: ConnectionOwner, scheme: string) {
     this.#conn = conn;
     this.#read = socketReader(conn);
+    this.#write = socketWriter(conn);
     this.#owner = owner;
     const options = this.#options = owner.options;
     const local = conn.localAddr;
@@ -128,7 +131,7 @@ export class Connection implements WriteHost, ExchangeHost {
             if (length > 0) {
               const sending = writer.startSend();
               try {
-                const n = await this.#conn.write(sending.bytes.subarray(0, length));
+                const n = await this.#write(sending.bytes.subarray(0, length));
                 if (n < length) await writer.writeAll(sending.bytes.subarray(n, length));
               } catch (error) {
                 writer.endSend(sending);
