@@ -10,11 +10,14 @@ import { requestHeadersActive } from "./request_internals.ts";
 import { responsePartsActive } from "./response_parts.ts";
 import { loadBalancedActive } from "./shared_listen.ts";
 import { socketReadActive } from "./socket_read.ts";
+import { socketWriteActive } from "./socket_write.ts";
 
 /** Which fast paths through Deno internals are active. */
 export interface FastPaths {
   /** Socket reads call Deno's read op directly (`socket_read.ts`). */
   readonly socketRead: boolean;
+  /** Socket writes call Deno's write op directly (`socket_write.ts`). */
+  readonly socketWrite: boolean;
   /** Responses are read from their internal slots without streams (`response_parts.ts`). */
   readonly responseParts: boolean;
   /** Request headers fill Deno's internal header list (`request_internals.ts`). */
@@ -36,6 +39,7 @@ export interface FastPaths {
 export function fastPaths(): FastPaths {
   return {
     socketRead: socketReadActive(),
+    socketWrite: socketWriteActive(),
     responseParts: responsePartsActive(),
     requestHeaders: requestHeadersActive(),
     loadBalanced: loadBalancedActive(),

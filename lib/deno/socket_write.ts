@@ -8,7 +8,7 @@
  * @module
  */
 
-import { coreWrite, ridOf } from "./socket_read.ts";
+import { coreWrite, ridOf, socketReadActive } from "./socket_read.ts";
 
 /** Writes some of `bytes`; resolves to how many went out. */
 export type SocketWrite = (bytes: Uint8Array) => Promise<number>;
@@ -29,4 +29,18 @@ export function socketWriter(conn: Deno.Conn): SocketWrite {
     return (bytes) => conn.write(bytes);
   }
   return (bytes) => coreWrite!(rid, bytes);
+}
+
+/**
+ * Whether socket writes go through Deno's write op (`coreWrite` was found and, once a plain TCP
+ * connection was seen, its resource id too), for the start-up report of `fast_paths.ts`.
+ *
+ * @example
+ * ```ts
+ * import { socketWriteActive } from "./socket_write.ts";
+ * socketWriteActive(); // true on the Deno version this Starlight was checked on
+ * ```
+ */
+export function socketWriteActive(): boolean {
+  return coreWrite !== undefined && socketReadActive();
 }

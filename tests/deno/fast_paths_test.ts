@@ -22,6 +22,7 @@ Deno.test(`fast paths: all active on the pinned Deno ${PINNED}`, async () => {
   const report = fastPaths();
   assert.deepEqual(report, {
     socketRead: true,
+    socketWrite: true,
     responseParts: true,
     requestHeaders: true,
     loadBalanced: true,
@@ -32,6 +33,7 @@ Deno.test(`fast paths: all active on the pinned Deno ${PINNED}`, async () => {
 Deno.test("fast paths: a fallback is named in one warning line", () => {
   const line = fallbackWarning({
     socketRead: true,
+    socketWrite: true,
     responseParts: false,
     requestHeaders: false,
     loadBalanced: true,
