@@ -270,6 +270,8 @@ async function serveInProcess(
     uptime: Math.round((Date.now() - startedAt) / 1000),
     restarts: generation,
     crashes: 0,
+    requests: http.requests,
+    responses: http.responses,
     workers: [{
       id: 0,
       state: http.retiring ? "retiring" : "serving",

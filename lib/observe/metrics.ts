@@ -33,6 +33,10 @@ export interface ServerMetrics {
   readonly restarts: number;
   /** Workers that crashed or ended without being asked. */
   readonly crashes: number;
+  /** Requests started by every worker there has been (never decreases). */
+  readonly requests: number;
+  /** Responses sent by every worker there has been, by status class (never decreases). */
+  readonly responses: readonly number[];
   /** The live workers. */
   readonly workers: readonly WorkerMetrics[];
 }
@@ -60,7 +64,14 @@ export function inFlight(worker: Pick<WorkerMetrics, "requests" | "responses">):
  * @example
  * ```ts
  * import { prometheusText } from "./metrics.ts";
- * prometheusText({ uptime: 5, restarts: 0, crashes: 0, workers: [] });
+ * prometheusText({
+ *   uptime: 5,
+ *   restarts: 0,
+ *   crashes: 0,
+ *   requests: 0,
+ *   responses: [0, 0, 0, 0, 0],
+ *   workers: [],
+ * });
  * // "# HELP starlight_uptime_seconds …\n# TYPE starlight_uptime_seconds gauge\nstarlight_uptime_seconds 5\n…"
  * ```
  */
@@ -90,15 +101,27 @@ export function prometheusText(metrics: ServerMetrics): string {
     [["", metrics.crashes]],
   );
   family(
+    "starlight_server_requests_total",
+    "counter",
+    "Requests started by every worker there has been.",
+    [["", metrics.requests]],
+  );
+  family(
+    "starlight_server_responses_total",
+    "counter",
+    "Responses sent by every worker there has been, per status class.",
+    CLASSES.map((code, i): [string, number] => [`{code="${code}"}`, metrics.responses[i] ?? 0]),
+  );
+  family(
     "starlight_requests_total",
     "counter",
-    "Requests started, per worker.",
+    "Requests started, per live worker.",
     perWorker((w) => w.requests),
   );
   family(
     "starlight_responses_total",
     "counter",
-    "Responses sent, per worker and status class.",
+    "Responses sent, per live worker and status class.",
     metrics.workers.flatMap((worker) =>
       CLASSES.map((code, i): [string, number] => [
         `{worker="${worker.id}",code="${code}"}`,
@@ -140,7 +163,8 @@ export function prometheusText(metrics: ServerMetrics): string {
  * @example
  * ```ts
  * import { statusJson } from "./metrics.ts";
- * JSON.parse(statusJson({ uptime: 5, restarts: 0, crashes: 0, workers: [] })).workers; // []
+ * const empty = { uptime: 5, restarts: 0, crashes: 0, requests: 0, responses: [0, 0, 0, 0, 0] };
+ * JSON.parse(statusJson({ ...empty, workers: [] })).workers; // []
  * ```
  */
 export function statusJson(metrics: ServerMetrics): string {
@@ -148,6 +172,8 @@ export function statusJson(metrics: ServerMetrics): string {
     uptime: metrics.uptime,
     restarts: metrics.restarts,
     crashes: metrics.crashes,
+    requests: metrics.requests,
+    responses: Object.fromEntries(CLASSES.map((code, i) => [code, metrics.responses[i] ?? 0])),
     workers: metrics.workers.map((worker) => ({
       id: worker.id,
       state: worker.state,

@@ -113,8 +113,12 @@ export type FromWorker =
   | { type: "access"; line: string }
   /** A retiring worker's listeners are closed: it takes no new connection from here on. */
   | { type: "closed" }
-  /** Sent last after a retirement; `cut`: connections still open at the deadline, then cut. */
-  | { type: "retired"; cut: number };
+  /**
+   * Sent last after a retirement; `cut`: connections still open at the deadline, then cut;
+   * `requests` and `responses`: its final counts (a short-lived worker may never have had a
+   * heartbeat to report them with).
+   */
+  | { type: "retired"; cut: number; requests: number; responses: number[] };
 
 /** The levels a worker may log at. */
 export type LogLevel = "warning" | "error" | "info";
@@ -141,10 +145,7 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
     case "closed":
       return { type: m.type };
     case "pong": {
-      const responses = Array.isArray(m.responses) && m.responses.length === 5 &&
-          m.responses.every(count)
-        ? m.responses as number[]
-        : [0, 0, 0, 0, 0];
+      const responses = responseCounts(m.responses);
       return count(m.seq) && count(m.requests) && count(m.heap)
         ? {
           type: "pong",
@@ -152,7 +153,7 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
           requests: m.requests,
           heap: m.heap,
           connections: count(m.connections) ? m.connections : 0,
-          responses: [...responses],
+          responses,
         }
         : undefined;
     }
@@ -174,9 +175,23 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
     case "access":
       return typeof m.line === "string" ? { type: "access", line: m.line } : undefined;
     case "retired":
-      return count(m.cut) ? { type: "retired", cut: m.cut } : undefined;
+      return count(m.cut)
+        ? {
+          type: "retired",
+          cut: m.cut,
+          requests: count(m.requests) ? m.requests : 0,
+          responses: responseCounts(m.responses),
+        }
+        : undefined;
   }
   return undefined;
+}
+
+/** Five counts by status class, or five zeros for anything of another shape. */
+function responseCounts(value: unknown): number[] {
+  return Array.isArray(value) && value.length === 5 && value.every(count)
+    ? [...value as number[]]
+    : [0, 0, 0, 0, 0];
 }
 
 function count(value: unknown): value is number {

@@ -103,6 +103,8 @@ export class Supervisor {
   #startedAt = 0;
   #spawned = 0;
   #crashes = 0;
+  /** What workers no longer here served. */
+  readonly #gone = { requests: 0, responses: [0, 0, 0, 0, 0] };
   /** Waiting out the shutdown delay: serving, the health path saying 503. */
   #delaying = false;
   #delayTimer: TimerId | undefined;
@@ -155,10 +157,15 @@ export class Supervisor {
   metrics(): ServerMetrics {
     const now = this.#clock.now();
     const initial = this.#config.workers;
+    const live = this.#workers.all().map(({ handle }) => handle);
     return {
       uptime: Math.round((now - this.#startedAt) / 1000),
       restarts: Math.max(0, this.#spawned - initial),
       crashes: this.#crashes,
+      requests: live.reduce((sum, handle) => sum + handle.requests, this.#gone.requests),
+      responses: this.#gone.responses.map((gone, i) =>
+        live.reduce((sum, handle) => sum + handle.responses[i], gone)
+      ),
       workers: this.#workers.all().map(({ handle }) => ({
         id: handle.id,
         state: handle.state,
@@ -392,6 +399,8 @@ export class Supervisor {
         return;
       case "retired":
         if (handle.state !== "retiring") return;
+        handle.report(message.requests);
+        handle.counters(0, message.responses);
         this.#say.retired(handle.id, message.cut);
         this.#remove(live);
     }
@@ -566,6 +575,9 @@ export class Supervisor {
   }
 
   #remove(live: Live, force = false): void {
+    // Its counts stay in the server's totals, which never go back.
+    this.#gone.requests += live.handle.requests;
+    live.handle.responses.forEach((n, i) => this.#gone.responses[i] += n);
     this.#workers.remove(live, force);
     this.#say.forget(live.handle.id);
   }

@@ -274,7 +274,12 @@ export class WorkerRuntime {
     if (app !== undefined) {
       await stopApp(app.hooks, mode === "drain" ? "shutdown" : "recycle", until, true, this.#warn);
     }
-    this.#channel.post({ type: "retired", cut });
+    this.#channel.post({
+      type: "retired",
+      cut,
+      requests: this.requests,
+      responses: [...(engine?.responses ?? [0, 0, 0, 0, 0])],
+    });
     this.#channel.close();
   }
 }
