@@ -129,9 +129,11 @@ Deno.test("a restart respects the spawn interval and survives a broken app", asy
     const times = [...server.stderr().matchAll(/(\d\d:\d\d:\d\d\.\d\d\d)[^\n]*worker \d+ started/g)]
       .map((m) => Date.parse(`1970-01-01T${m[1]}Z`));
     assert.equal(times.length, 4);
-    // "started" is logged once the app loaded; the first worker's (cold) load time varies most.
+    // "started" is logged once the app loaded, and load times vary by 100–200 ms on a busy
+    // machine: the spawns are 400 ms apart (the exact spacing is policy_test's), their
+    // "started" lines at least 200.
     for (let i = 2; i < times.length; i++) {
-      assert.ok(times[i] - times[i - 1] >= 300, `spawns ${times[i] - times[i - 1]} ms apart`);
+      assert.ok(times[i] - times[i - 1] >= 200, `spawns ${times[i] - times[i - 1]} ms apart`);
     }
     assert.ok(times[3] - times[1] >= 700, `restart took ${times[3] - times[1]} ms`);
     // A syntax error in the new code: the restart stops, the old workers keep serving.
