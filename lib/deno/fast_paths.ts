@@ -53,7 +53,13 @@ export function fastPaths(): FastPaths {
  * @example
  * ```ts
  * import { fallbackWarning } from "./fast_paths.ts";
- * fallbackWarning({ socketRead: true, responseParts: false, requestHeaders: true, loadBalanced: true });
+ * fallbackWarning({
+ *   socketRead: true,
+ *   socketWrite: true,
+ *   responseParts: false,
+ *   requestHeaders: true,
+ *   loadBalanced: true,
+ * });
  * // "Deno internals changed: responseParts uses the public API (slower); ..."
  * ```
  */
