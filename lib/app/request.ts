@@ -22,6 +22,8 @@ export interface RequestBody {
   stream(): ReadableStream<Uint8Array>;
   /** The whole body in one array; rejects once anything read from the stream. */
   bytes(): Promise<Uint8Array<ArrayBuffer>>;
+  /** The whole body at once if it is all buffered and untouched, else undefined. */
+  takeBuffered(): Uint8Array<ArrayBuffer> | undefined;
   /** Something read from the body or cancelled it (the stream is disturbed). */
   readonly used: boolean;
 }
@@ -118,6 +120,22 @@ async function bodyBytes(request: LazyRequest): Promise<Uint8Array<ArrayBuffer>>
   return await source.bytes();
 }
 
+/**
+ * The whole body without awaiting, when it is already buffered and nothing has read it yet;
+ * undefined otherwise (then `bodyBytes` reads it, and reports a second read).
+ */
+function bufferedBytes(request: LazyRequest): Uint8Array<ArrayBuffer> | undefined {
+  const state = request[stateKey];
+  if (state.real !== undefined || state.consumed) return undefined;
+  const bytes = sourceOf(state)?.takeBuffered();
+  if (bytes !== undefined) state.consumed = true;
+  return bytes;
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  return JSON.parse(decoder.decode(bytes));
+}
+
 /** Deno's `text()` keeps a leading byte order mark; so does this. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -169,13 +187,21 @@ const prototype: object = Object.create(Request.prototype, {
     },
   },
   text: {
-    async value(this: LazyRequest): Promise<string> {
-      return decoder.decode(await bodyBytes(this));
+    value(this: LazyRequest): Promise<string> {
+      const bytes = bufferedBytes(this);
+      if (bytes === undefined) return bodyBytes(this).then((bytes) => decoder.decode(bytes));
+      return Promise.resolve(decoder.decode(bytes));
     },
   },
   json: {
-    async value(this: LazyRequest): Promise<unknown> {
-      return JSON.parse(decoder.decode(await bodyBytes(this)));
+    value(this: LazyRequest): Promise<unknown> {
+      const bytes = bufferedBytes(this);
+      if (bytes === undefined) return bodyBytes(this).then(parseJson);
+      try {
+        return Promise.resolve(parseJson(bytes));
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
   },
   clone: {

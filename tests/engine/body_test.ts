@@ -452,3 +452,34 @@ Deno.test("engine: bytes() of a body arriving in pieces is read whole into one a
   }
   assert.equal((await client.response()).body, `${size} 0 ${size} ${sum}`);
 });
+
+Deno.test("engine: json() of a buffered body returns a promise: bad JSON rejects, a second read is a TypeError, the next request follows", async () => {
+  await using engine = startEngine((request) => {
+    if (request.method === "GET") return new Response("next");
+    let parsed: Promise<unknown>;
+    try {
+      parsed = request.json();
+    } catch {
+      return new Response("threw at once");
+    }
+    return parsed.then(
+      (value) => new Response(`parsed ${JSON.stringify(value)}`),
+      async (error: Error) => {
+        const again = await request.text().then(() => "read again", (e: Error) => e.name);
+        return new Response(`${error.name} ${request.bodyUsed} ${again}`);
+      },
+    );
+  });
+  const post = (body: string) =>
+    `POST / HTTP/1.1\r\n${H}Content-Length: ${body.length}\r\n\r\n${body}`;
+  const responses = await exchange(
+    engine.port,
+    post("{not json") + post('{"ok":1}') + `GET / HTTP/1.1\r\n${H}\r\n`,
+    3,
+  );
+  assert.deepEqual(responses.map((r) => r.body), [
+    "SyntaxError true TypeError",
+    'parsed {"ok":1}',
+    "next",
+  ]);
+});
