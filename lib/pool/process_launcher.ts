@@ -58,21 +58,23 @@ export class ProcessLauncher implements WorkerLauncher {
 
   /** Starts a process worker. */
   spawn(request: SpawnRequest, events: TransportEvents): WorkerTransport {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        ...this.#options.denoFlags,
-        ...permissionFlags(request.permissions),
-        this.#options.module.href,
-        String(request.id),
-        String(Deno.pid),
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      detached: true,
-    }).spawn();
+    const child = spawnOrExplain(() =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-prompt",
+          ...this.#options.denoFlags,
+          ...permissionFlags(request.permissions),
+          this.#options.module.href,
+          String(request.id),
+          String(Deno.pid),
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+        detached: true,
+      }).spawn()
+    );
     let ended = false;
     const input = child.stdin.getWriter();
     const encoder = new TextEncoder();
@@ -116,6 +118,22 @@ export class ProcessLauncher implements WorkerLauncher {
         signal("SIGKILL");
       },
     };
+  }
+}
+
+/**
+ * Runs `spawn`; a refusal to start `deno` (after `--user` dropped privileges, the binary or its
+ * directory may be out of that user's reach) becomes one line that says what to do.
+ */
+function spawnOrExplain(spawn: () => Deno.ChildProcess): Deno.ChildProcess {
+  try {
+    return spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
+    throw new Error(
+      `process workers cannot run ${Deno.execPath()} as this user (${error.message}); ` +
+        "with --user, install deno where that user may run it, or use --isolation thread",
+    );
   }
 }
 

@@ -175,3 +175,50 @@ Deno.test("process workers: TERM ends every worker process and the server exits 
   await killed.exited();
   assert.ok(await until(() => !alive(pid), 5000), `worker ${pid} outlived its supervisor`);
 });
+
+Deno.test({
+  name:
+    "process workers with --user nobody: they serve as nobody, or the start is refused in one line saying why",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-prompt",
+        "--no-lock",
+        new URL("../../mod.ts", import.meta.url).pathname,
+        ...isolated,
+        "--host",
+        "127.0.0.1",
+        "--workers",
+        "1",
+        "--user",
+        "nobody",
+        "--allow-run=id",
+        new URL("../fixtures/process/load_uid.ts", import.meta.url).pathname,
+      ],
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(15_000),
+    }).spawn();
+    const reader = result.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!/listening at port|starlight: /.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    if (/starlight: /.test(text)) {
+      assert.match(text, /install deno where that user may run it, or use --isolation thread/);
+      assert.equal((await result.status).code, 1);
+      return;
+    }
+    const port = Number(/listening at port (\d+)/.exec(text)![1]);
+    const seen = await (await fetch(`http://127.0.0.1:${port}/`)).json();
+    assert.equal(seen.uidAtLoad, "65534");
+    result.kill("SIGTERM");
+    await result.status;
+    await reader.cancel();
+  },
+});
