@@ -92,6 +92,8 @@ for (const c of cases) {
     winding: false,
     drainSignal: new AbortController().signal,
     requestStarted: () => true,
+    responded() {},
+    healthy: true,
     access: undefined,
     warn: (message: string, error: unknown) => console.error(message, error),
     closed() {},
