@@ -12,6 +12,14 @@ import { startServer } from "../_helpers/server.ts";
 
 const isolated = ["--isolation", "process", "--port", "0"];
 
+function migrateReq(): string {
+  try {
+    return Deno.readTextFileSync("/proc/sys/net/ipv4/tcp_migrate_req").trim();
+  } catch {
+    return "unavailable";
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     Deno.statSync(`/proc/${pid}`);
@@ -74,7 +82,12 @@ Deno.test("process workers: a worker stuck in `while (true) {}` is killed within
       const goneAfter = Date.now() - hungAt;
       await load;
       assert.ok(gone && goneAfter < 7000, `pid ${hungPid} alive ${goneAfter} ms after it hung`);
-      assert.ok(served.length > 5 && served.every((status) => status === 200), `${served}`);
+      // Without net.ipv4.tcp_migrate_req (a kernel or container that refuses it; the server
+      // warns), connections queued on the stuck process are reset when it is killed.
+      const migrates = migrateReq() === "1";
+      const failed = served.filter((status) => status !== 200);
+      assert.ok(served.length > 5, `${served}`);
+      assert.ok(migrates ? failed.length === 0 : failed.length <= 8, `${served}`);
       await server.waitFor(/worker \d+ started/);
     },
   );
