@@ -13,13 +13,8 @@
  * @module
  */
 
-import { AcceptLoops, ConnectionList } from "../connection_list.ts";
-import type { RetireReason } from "../../app/retire.ts";
-import { WarnGate } from "../../observe/warn_gate.ts";
-import { acceptNext } from "../accept.ts";
 import type { EngineOptions } from "../config.ts";
-import type { AccessEntry } from "../exchange.ts";
-import type { ServerHooks } from "../server.ts";
+import { ServerCore, type ServerHooks } from "../server_core.ts";
 import { healthResponse } from "../../http/health.ts";
 import { NativeConnection, type NativeOwner } from "./connection.ts";
 
@@ -48,89 +43,22 @@ function sweepInterval(options: EngineOptions): number {
  * await server.drain();
  * ```
  */
-export class NativeServer implements NativeOwner {
-  /** The engine options. */
-  readonly options: EngineOptions;
-  /** Access-log hook, if any. */
-  readonly access: ((entry: AccessEntry) => void) | undefined;
+export class NativeServer extends ServerCore<NativeConnection> implements NativeOwner {
   /** Answers before the app, if set. */
   readonly intercept: ((request: Request) => Response | undefined) | undefined;
-  readonly #hooks: ServerHooks;
-  readonly #warnings: WarnGate;
-  /** The live connections, each knowing its index (swap-removal, as `HttpServer`'s). */
-  readonly #connections = new ConnectionList<NativeConnection>();
-  readonly #accepting = new AcceptLoops();
-  readonly #maxRequests: number;
-  #requests = 0;
-  /** Responses by status class, where counted (see `responded`). */
-  readonly responses: number[] = [0, 0, 0, 0, 0];
-  #retiring = false;
-  #draining = false;
-  #healthy = true;
-  #sweeper: ReturnType<typeof setInterval> | undefined;
-  #idle: (() => void) | undefined;
 
   /** `maxRequests` is this worker's request limit (Infinity for none). */
   constructor(options: EngineOptions, hooks: NativeHooks, maxRequests = Infinity) {
-    this.options = options;
-    this.#hooks = hooks;
-    this.#warnings = new WarnGate(hooks.warn);
-    this.access = hooks.access;
+    super(options, hooks, maxRequests);
     this.intercept = hooks.intercept ??
       (options.healthPath === undefined ? undefined : this.#health(options.healthPath));
-    this.#maxRequests = maxRequests;
-  }
-
-  /** What the health path answers: true until the server shuts down or waits to. */
-  get healthy(): boolean {
-    return this.#healthy;
-  }
-
-  /** From now on the health path answers 503 (see `HttpServer.markUnhealthy`). */
-  markUnhealthy(): void {
-    this.#healthy = false;
   }
 
   #health(path: string): (request: Request) => Response | undefined {
     return (request) => {
       if (request.method !== "GET" && request.method !== "HEAD") return undefined;
-      return new URL(request.url).pathname === path ? healthResponse(this.#healthy) : undefined;
+      return new URL(request.url).pathname === path ? healthResponse(this.healthy) : undefined;
     };
-  }
-
-  /** True once draining began. */
-  get draining(): boolean {
-    return this.#draining;
-  }
-
-  /** True once the server retires or drains: every response closes its connection. */
-  get retiring(): boolean {
-    return this.#retiring || this.#draining;
-  }
-
-  /** Requests started so far. */
-  get requests(): number {
-    return this.#requests;
-  }
-
-  /** Live connections. */
-  get connections(): number {
-    return this.#connections.length;
-  }
-
-  /** Counts a request; the one that reaches the request limit retires the server. */
-  requestStarted(): void {
-    if (++this.#requests >= this.#maxRequests) this.retire("request-limit");
-  }
-
-  /**
-   * Ends keep-alive from now on (every response says `Connection: close`). With a reason, the
-   * owner is told through `onRetire` so it replaces this worker.
-   */
-  retire(reason?: RetireReason): void {
-    if (this.#retiring) return;
-    this.#retiring = true;
-    if (reason !== undefined) this.#hooks.onRetire?.(reason);
   }
 
   /**
@@ -139,83 +67,39 @@ export class NativeServer implements NativeOwner {
    */
   closeUpgraded(): void {}
 
-  /** Reports a problem, at most once a second for the same message. */
-  warn(message: string, error?: unknown): void {
-    this.#warnings.warn(message, error);
-  }
-
-  /** Forgets a finished connection. */
-  closed(connection: NativeConnection): void {
-    if (this.#connections.remove(connection)) {
-      this.#stopSweeper();
-      this.#idle?.();
-    }
-  }
-
-  /** Accepts connections from `listener` until it is closed; `scheme` is `http` or `https`. */
-  serve(listener: Deno.Listener, scheme: string): Promise<void> {
-    return this.#accepting.run(listener, () => this.#acceptLoop(listener, scheme));
-  }
-
-  async #acceptLoop(listener: Deno.Listener, scheme: string): Promise<void> {
-    while (!this.draining) {
-      const conn = await acceptNext(listener, this);
-      if (conn === undefined) break;
-      const connection = new NativeConnection(conn, this, scheme);
-      this.#connections.add(connection);
-      // Accepted as the server began to drain: its request is answered, then it closes.
-      if (this.#draining) connection.end();
-      this.#startSweeper();
-    }
-  }
-
-  /** Stops accepting on every listener. */
-  stopAccepting(): void {
-    this.#accepting.stopAccepting();
+  protected accepted(conn: Deno.Conn, scheme: string): void {
+    const connection = new NativeConnection(conn, this, scheme);
+    this.live.add(connection);
+    // Accepted as the server began to drain: its request is answered, then it closes.
+    if (this.isDraining) connection.end();
   }
 
   /**
    * Graceful stop: no new connections, idle ones closed at once, requests in flight answered
    * (Deno's engine then closes their connections). Resolves when all are done.
    */
-  async drain(): Promise<void> {
-    this.#draining = true;
-    this.stopAccepting();
-    await this.#accepting.ended();
-    for (const connection of [...this.#connections.items]) connection.end();
-    if (this.#connections.length === 0) return;
-    await new Promise<void>((resolve) => {
-      this.#idle = resolve;
-    });
+  drain(): Promise<void> {
+    return this.drainWith((connection) => connection.end());
   }
 
-  /** Ends every connection now (after the graceful deadline). */
+  /** Ends every connection now (after the graceful deadline); returns how many were cut. */
   abort(): number {
-    this.#draining = true;
+    this.isDraining = true;
     this.stopAccepting();
-    const cut = this.#connections.length;
-    for (const connection of [...this.#connections.items]) connection.cut();
+    const cut = this.live.length;
+    for (const connection of [...this.live.items]) connection.cut();
     return cut;
   }
 
-  #startSweeper(): void {
-    if (this.#sweeper !== undefined) return;
-    const sweeper = setInterval(() => this.#sweep(), sweepInterval(this.options));
-    Deno.unrefTimer(sweeper);
-    this.#sweeper = sweeper;
-  }
-
-  #stopSweeper(): void {
-    if (this.#sweeper === undefined) return;
-    clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
+  protected sweepEvery(): number {
+    return sweepInterval(this.options);
   }
 
   /** Ends connections on which no request started for their idle limit. */
-  #sweep(): void {
+  protected sweep(): void {
     const now = Date.now();
     const { headerTimeout, keepaliveTimeout } = this.options;
-    for (const connection of [...this.#connections.items]) {
+    for (const connection of [...this.live.items]) {
       if (connection.requests !== connection.seenRequests) {
         connection.seenRequests = connection.requests;
         connection.quietSince = now;
