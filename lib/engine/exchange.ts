@@ -154,7 +154,13 @@ export class Exchange {
     const owner = this.#owner;
     const host = this.#host;
     const served = ++this.#served;
-    const health = options.healthPath !== undefined && isHealthCheck(head, options.healthPath);
+    const health = options.healthPath !== undefined &&
+      isHealthCheck(
+        head.method,
+        head.target,
+        head.chunked || head.contentLength > 0,
+        options.healthPath,
+      );
     // A balancer's probes are not the app's requests: they never recycle a worker.
     if (!health) owner.requestStarted();
     const keepAlive = keepAliveAfter(head, served, options.maxKeepaliveRequests, owner.retiring);

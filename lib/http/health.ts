@@ -5,21 +5,25 @@
  * @module
  */
 
-import type { RequestHead } from "./head.ts";
-
 /**
- * Whether `head` is a health check of `path`: a GET or HEAD of exactly that path (any query
- * ignored), without a body. Anything else, say a POST to it, goes to the app as usual.
+ * Whether a request is a health check of `path`: a GET or HEAD of exactly that path (any query
+ * ignored), without a body. Anything else, say a POST to it, goes to the app as usual. `target`
+ * is the request target as sent (origin form), or a URL's path and query.
  *
  * @example
- * ```ts ignore
- * isHealthCheck(head, "/healthz"); // true for "GET /healthz?probe=1 HTTP/1.1"
+ * ```ts
+ * import { isHealthCheck } from "./health.ts";
+ * isHealthCheck("GET", "/healthz?probe=1", false, "/healthz"); // true
+ * isHealthCheck("POST", "/healthz", true, "/healthz"); // false
  * ```
  */
-export function isHealthCheck(head: RequestHead, path: string): boolean {
-  if (head.method !== "GET" && head.method !== "HEAD") return false;
-  if (head.chunked || head.contentLength > 0) return false;
-  const target = head.target;
+export function isHealthCheck(
+  method: string,
+  target: string,
+  hasBody: boolean,
+  path: string,
+): boolean {
+  if ((method !== "GET" && method !== "HEAD") || hasBody) return false;
   if (!target.startsWith(path)) return false;
   return target.length === path.length || target.charCodeAt(path.length) === 0x3f; // "?"
 }

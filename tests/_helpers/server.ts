@@ -28,6 +28,9 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<Deno.CommandStatus>;
 }
 
+/** Listen on a free loopback port (the banner names it): the start of most test command lines. */
+export const LOOPBACK: readonly string[] = ["--host", "127.0.0.1", "--port", "0"];
+
 /** Options for {@link startServer}. */
 export interface StartOptions {
   /** Working directory (default: the repository root). */

@@ -6,10 +6,10 @@
  * with `Retry-After` at once instead of waiting in the kernel.
  */
 import assert from "node:assert/strict";
-import { repoRoot, startServer } from "../_helpers/server.ts";
+import { LOOPBACK, repoRoot, startServer } from "../_helpers/server.ts";
 
 const app = `${repoRoot}tests/fixtures/deploy/flaky.ts`;
-const base = ["--host", "127.0.0.1", "--port", "0", "--workers", "2", "--health-path", "/healthz"];
+const base = [...LOOPBACK, "--health-path", "/healthz"];
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -30,7 +30,7 @@ async function exchange(conn: Deno.Conn, request: string): Promise<string> {
 }
 
 Deno.test("TERM: new connections are refused at once, the request in flight finishes, a request on an idle keep-alive connection just after TERM is answered with Connection: close", async () => {
-  const server = await startServer([...base, app]);
+  const server = await startServer([...base, "--workers", "2", app]);
   const idle = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   try {
     assert.match(await exchange(idle, "GET /warm HTTP/1.1\r\nHost: a\r\n\r\n"), /served \/warm/);
@@ -57,7 +57,7 @@ Deno.test("TERM: new connections are refused at once, the request in flight fini
 });
 
 Deno.test("--shutdown-delay: after TERM the health path says 503 while the app is served as usual; then the server shuts down", async () => {
-  const server = await startServer([...base, "--shutdown-delay", "1", app]);
+  const server = await startServer([...base, "--workers", "2", "--shutdown-delay", "1", app]);
   try {
     assert.deepEqual(await get(server.port, "/healthz"), { status: 200, body: "ok\n" });
     const termAt = Date.now();
@@ -84,7 +84,7 @@ Deno.test("no worker can serve (a bad deploy after a crash): new connections get
   const marker = `${dir}/broken`;
   const server = await startServer(
     [
-      ...base.slice(0, -4),
+      ...base,
       "--workers",
       "1",
       `--allow-env=STARLIGHT_TEST_BROKEN`,
@@ -117,10 +117,7 @@ Deno.test("no worker can serve (a bad deploy after a crash): new connections get
 
 Deno.test("a server-sent event stream on a shutting-down worker ends at --graceful-timeout as a finished response: last chunk, then close (issue 14, item 7)", async () => {
   const server = await startServer([
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
+    ...LOOPBACK,
     "--workers",
     "1",
     "--graceful-timeout",

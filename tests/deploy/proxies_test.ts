@@ -5,7 +5,8 @@
  * log; `--compress` answers gzip to a client that accepts it.
  */
 import assert from "node:assert/strict";
-import { rawExchange, repoRoot, startServer } from "../_helpers/server.ts";
+import { LOOPBACK, rawExchange, repoRoot } from "../_helpers/server.ts";
+import { withServer } from "../_helpers/supervisor.ts";
 
 const echo = `${repoRoot}tests/fixtures/listen/echo.ts`;
 
@@ -16,113 +17,106 @@ function bodyOf(response: string): Record<string, unknown> {
 for (const workers of ["1", "0"]) {
   Deno.test(`--proxy-protocol, --workers ${workers}: the client named by a v1 or v2 header is the app's and the access log's; no header, no service`, async () => {
     const dir = await Deno.makeTempDir({ prefix: "starlight-proxy-" });
-    const server = await startServer([
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--workers",
-      workers,
-      "--proxy-protocol",
-      "--access-log",
-      `${dir}/access.log`,
-      echo,
-    ]);
     try {
-      const request = "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
-      const v1 = await rawExchange(
-        server.port,
-        `PROXY TCP4 203.0.113.9 127.0.0.1 51000 80\r\n${request}`,
-      );
-      assert.equal(bodyOf(v1).hostname, "203.0.113.9");
-      // v2: signature, version 2 PROXY, TCP over IPv6, 36 address bytes.
-      const v2Header = new Uint8Array([
-        0x0d,
-        0x0a,
-        0x0d,
-        0x0a,
-        0x00,
-        0x0d,
-        0x0a,
-        0x51,
-        0x55,
-        0x49,
-        0x54,
-        0x0a,
-        0x21,
-        0x21,
-        0x00,
-        0x24,
-        0x20,
-        0x01,
-        0x0d,
-        0xb8,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0x07,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0x01,
-        0xc7,
-        0x38,
-        0x00,
-        0x50,
-      ]);
-      const v2 = await rawExchange(
-        server.port,
-        new Uint8Array([...v2Header, ...new TextEncoder().encode(request)]),
-      );
-      assert.equal(bodyOf(v2).hostname, "2001:db8::7");
-      const bare = await rawExchange(server.port, request, 3000);
-      assert.equal(bare, "", "a connection without a header is closed unanswered");
-      await server.waitFor(/PROXY protocol: .*closed the connection from 127\.0\.0\.1/, 3000);
-      assert.equal((await server.stop()).code, 0);
+      await withServer([
+        ...LOOPBACK,
+        "--workers",
+        workers,
+        "--proxy-protocol",
+        "--access-log",
+        `${dir}/access.log`,
+        echo,
+      ], async (server) => {
+        const request = "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+        const v1 = await rawExchange(
+          server.port,
+          `PROXY TCP4 203.0.113.9 127.0.0.1 51000 80\r\n${request}`,
+        );
+        assert.equal(bodyOf(v1).hostname, "203.0.113.9");
+        // v2: signature, version 2 PROXY, TCP over IPv6, 36 address bytes.
+        const v2Header = new Uint8Array([
+          0x0d,
+          0x0a,
+          0x0d,
+          0x0a,
+          0x00,
+          0x0d,
+          0x0a,
+          0x51,
+          0x55,
+          0x49,
+          0x54,
+          0x0a,
+          0x21,
+          0x21,
+          0x00,
+          0x24,
+          0x20,
+          0x01,
+          0x0d,
+          0xb8,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0x07,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0x01,
+          0xc7,
+          0x38,
+          0x00,
+          0x50,
+        ]);
+        const v2 = await rawExchange(
+          server.port,
+          new Uint8Array([...v2Header, ...new TextEncoder().encode(request)]),
+        );
+        assert.equal(bodyOf(v2).hostname, "2001:db8::7");
+        const bare = await rawExchange(server.port, request, 3000);
+        assert.equal(bare, "", "a connection without a header is closed unanswered");
+        await server.waitFor(/PROXY protocol: .*closed the connection from 127\.0\.0\.1/, 3000);
+      });
       const log = await Deno.readTextFile(`${dir}/access.log`);
       assert.match(log, /^203\.0\.113\.9 - - \[/m);
       assert.match(log, /^2001:db8::7 - - \[/m);
     } finally {
-      server.kill("SIGKILL");
       await Deno.remove(dir, { recursive: true });
     }
   });
 }
 
 Deno.test("--forwarded-allow-ips: a trusted proxy's headers name the client; --compress: gzip for a client that accepts it", async () => {
-  const server = await startServer([
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
+  const args = [
+    ...LOOPBACK,
     "--workers",
     "1",
     "--forwarded-allow-ips",
     "127.0.0.1",
     "--compress",
     echo,
-  ]);
-  try {
+  ];
+  await withServer(args, async (server) => {
     const response = await fetch(`http://127.0.0.1:${server.port}/f`, {
       headers: {
         "x-forwarded-for": "198.51.100.4",
@@ -149,8 +143,5 @@ Deno.test("--forwarded-allow-ips: a trusted proxy's headers name the client; --c
       "GET /h HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     );
     assert.doesNotMatch(plain, /content-encoding/i, "no Accept-Encoding, no compression");
-    assert.equal((await server.stop()).code, 0);
-  } finally {
-    server.kill("SIGKILL");
-  }
+  });
 });

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { inFlight, prometheusText, statusJson } from "../../lib/observe/metrics.ts";
-import { repoRoot, startServer } from "../_helpers/server.ts";
+import { LOOPBACK, repoRoot } from "../_helpers/server.ts";
+import { withServer } from "../_helpers/supervisor.ts";
 
 const SNAPSHOT = {
   uptime: 12,
@@ -53,11 +54,8 @@ Deno.test("metrics: Prometheus text with HELP and TYPE per family, one sample pe
 });
 
 Deno.test("--metrics-listen: /metrics and /status add up to the requests sent under load, recycled workers included; other paths 404, other methods 405", async () => {
-  const server = await startServer([
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
+  const args = [
+    ...LOOPBACK,
     "--workers",
     "2",
     "--max-reqs-per-child",
@@ -65,8 +63,8 @@ Deno.test("--metrics-listen: /metrics and /status add up to the requests sent un
     "--metrics-listen",
     "127.0.0.1:0",
     `${repoRoot}tests/fixtures/listen/echo.ts`,
-  ]);
-  try {
+  ];
+  await withServer(args, async (server) => {
     await server.waitFor(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/, 5000);
     const metricsPort = Number(/metrics at http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stderr())![1]);
     const sent = 200;
@@ -99,8 +97,5 @@ Deno.test("--metrics-listen: /metrics and /status add up to the requests sent un
     const post = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { method: "POST" });
     assert.equal(post.status, 405);
     await post.body?.cancel();
-    assert.equal((await server.stop()).code, 0);
-  } finally {
-    server.kill("SIGKILL");
-  }
+  });
 });

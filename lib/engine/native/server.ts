@@ -15,7 +15,7 @@
 
 import type { EngineOptions } from "../config.ts";
 import { ServerCore, type ServerHooks } from "../server_core.ts";
-import { healthResponse } from "../../http/health.ts";
+import { healthResponse, isHealthCheck } from "../../http/health.ts";
 import { NativeConnection, type NativeOwner } from "./connection.ts";
 
 /** Hooks of the native server: the TypeScript engine's, and a seam for answering first. */
@@ -56,8 +56,11 @@ export class NativeServer extends ServerCore<NativeConnection> implements Native
 
   #health(path: string): (request: Request) => Response | undefined {
     return (request) => {
-      if (request.method !== "GET" && request.method !== "HEAD") return undefined;
-      return new URL(request.url).pathname === path ? healthResponse(this.healthy) : undefined;
+      const url = new URL(request.url);
+      const target = url.pathname + url.search;
+      return isHealthCheck(request.method, target, request.body !== null, path)
+        ? healthResponse(this.healthy)
+        : undefined;
     };
   }
 
