@@ -61,7 +61,7 @@ export class HttpServer extends ServerCore<Connection> implements ConnectionOwne
   drain(): Promise<void> {
     this.isDraining = true;
     this.#goingAway.abort();
-    return this.drainWith((connection) => connection.closeIfIdle());
+    return this.drainWith((connection) => connection.closeIfIdle(SHUTDOWN_GRACE));
   }
 
   /**

@@ -158,11 +158,12 @@ export abstract class ServerCore<C extends { index: number }> {
   }
 
   async #acceptLoop(listener: Deno.Listener, scheme: string): Promise<void> {
-    while (!this.isDraining) {
+    // Until the listener says it is closed, not until draining begins: a connection accepted as
+    // the listener closed, or verified after it (a relay listener's), is served (one response,
+    // then close), since its client has sent its request already.
+    for (;;) {
       const conn = await acceptNext(listener, this);
       if (conn === undefined) break;
-      // A connection accepted as the listener closed is served (one response, then close):
-      // its client has sent its request already. The loop ends at its next turn.
       this.accepted(conn, scheme);
       this.#startSweeper();
     }

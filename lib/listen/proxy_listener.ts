@@ -69,16 +69,18 @@ export class ProxyProtocolListener extends ListenerBase<Deno.Conn> {
     this.#maxPending = options.maxPending ?? 1024;
   }
 
-  /** The next connection with a valid header; rejects once closed, or as `inner` rejects. */
+  /**
+   * The next connection with a valid header; rejects as `inner` rejects. After {@link close},
+   * connections already taken from the kernel are still handed out once their header is in;
+   * then it rejects (`BadResource`). A consumer takes connections until it rejects.
+   */
   accept(): Promise<Deno.Conn> {
     const ready = this.#ready.shift();
     if (ready !== undefined) return Promise.resolve(ready);
-    if (this.#closed) {
-      return Promise.reject(new Deno.errors.BadResource("Listener has been closed"));
-    }
     const { promise, resolve, reject } = Promise.withResolvers<Deno.Conn>();
     this.#waiters.push({ resolve, reject });
     this.#pump();
+    this.#endIfDone();
     return promise;
   }
 
@@ -92,15 +94,14 @@ export class ProxyProtocolListener extends ListenerBase<Deno.Conn> {
     this.inner.accept().then(
       (conn) => {
         this.#accepting = false;
-        if (this.#closed) {
-          closeQuietly(conn);
-          return;
-        }
+        // Even when closed meanwhile: its client has sent its request, in a shared accept
+        // queue no other worker will see it.
         this.#readHeader(conn);
         this.#pump();
       },
       (error) => {
         this.#accepting = false;
+        if (this.#closed) return this.#endIfDone();
         // The engine's accept loop decides (BadResource ends it; others are retried).
         this.#waiters.shift()?.reject(error);
         this.#pump();
@@ -126,28 +127,34 @@ export class ProxyProtocolListener extends ListenerBase<Deno.Conn> {
       clearTimeout(timer);
       this.#pending.delete(conn);
     }
-    if (header === undefined || this.#closed) {
-      // Connections cut by close() are not the client's fault.
-      if (header === undefined && !this.#closed) this.#options.refused?.(failure, conn.remoteAddr);
+    if (header === undefined) {
+      this.#options.refused?.(failure, conn.remoteAddr);
       closeQuietly(conn);
-      this.#pump();
-      return;
+    } else {
+      applyHeader(conn, header);
+      const waiter = this.#waiters.shift();
+      if (waiter !== undefined) waiter.resolve(conn);
+      else this.#ready.push(conn);
     }
-    applyHeader(conn, header);
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter.resolve(conn);
-    else this.#ready.push(conn);
     this.#pump();
+    this.#endIfDone();
   }
 
-  /** Stops accepting; connections not yet handed out are closed. */
+  /** Once closed and nothing is left to hand out, every waiting accept rejects. */
+  #endIfDone(): void {
+    if (!this.#closed || this.#accepting || this.#pending.size > 0 || this.#ready.length > 0) {
+      return;
+    }
+    const closed = new Deno.errors.BadResource("Listener has been closed");
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(closed);
+  }
+
+  /** Stops accepting; connections whose header is still coming are handed out once it is in. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.inner.close();
-    for (const conn of [...this.#pending, ...this.#ready.splice(0)]) closeQuietly(conn);
-    const closed = new Deno.errors.BadResource("Listener has been closed");
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(closed);
+    this.#endIfDone();
   }
 }
 

@@ -90,6 +90,7 @@ export class RelayListener extends ListenerBase<Deno.TcpConn> {
   /**
    * The next connection whose preamble checked out. After {@link close}, connections already
    * taken from the kernel are still handed out once verified; then it rejects (`BadResource`).
+   * A consumer takes connections until it rejects, or those left are never closed.
    */
   async accept(): Promise<Deno.TcpConn> {
     for (;;) {
@@ -126,11 +127,10 @@ export class RelayListener extends ListenerBase<Deno.TcpConn> {
     this.#pending.add(conn);
     const relayed = await verify(conn as Deno.TcpConn, this.#token, this.#routes);
     this.#pending.delete(conn);
-    if (relayed !== undefined) {
-      // Closed and no one left to take it: the accept loop has ended.
-      if (this.#closed && this.#waiters.length === 0) closeQuietly(relayed);
-      else this.#ready.push(relayed);
-    }
+    // Kept even when closed and no one waits at this instant: several preambles checked in one
+    // turn wake the accept loop once, and it comes back for the rest (it takes connections until
+    // `accept` rejects, which waits for every check).
+    if (relayed !== undefined) this.#ready.push(relayed);
     this.#wake();
   }
 

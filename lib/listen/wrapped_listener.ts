@@ -30,7 +30,12 @@ export class WrappedListener<C extends Deno.Conn = Deno.Conn> extends ListenerBa
     this.#admit = admit;
   }
 
-  /** The next prepared connection; rejects as the underlying `accept()` does (closed, …). */
+  /**
+   * The next prepared connection; rejects as the underlying `accept()` does (closed, …). Once
+   * closed it still asks the listener underneath, which may hand out connections it took before
+   * closing (a relay listener's, still being checked) and rejects after them: rejecting here
+   * first would leave those unanswered.
+   */
   async accept(): Promise<C> {
     for (;;) {
       let pause = 1;
@@ -39,7 +44,6 @@ export class WrappedListener<C extends Deno.Conn = Deno.Conn> extends ListenerBa
         await new Promise((resolve) => setTimeout(resolve, pause));
         pause = Math.min(pause * 2, 20);
       }
-      if (this.#closed) throw new Deno.errors.BadResource("Listener has been closed");
       const conn = await this.inner.accept();
       const prepared = await this.#prepare(conn);
       if (prepared !== undefined) return prepared;

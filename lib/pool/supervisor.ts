@@ -40,6 +40,7 @@ import {
   standsIn,
 } from "./policy.ts";
 import { StandIn } from "./stand_in.ts";
+import { PoolTally } from "./tally.ts";
 import type { ServerMetrics } from "../observe/metrics.ts";
 import { sharesAcceptQueue } from "../listen/open.ts";
 import { type FromWorker, parseFromWorker, type RetireMode } from "./protocol.ts";
@@ -99,12 +100,7 @@ export class Supervisor {
   #launch = Promise.withResolvers<void>();
   #launching = true;
   #stopping = false;
-  /** For the metrics: when it started, workers started, workers that ended unasked. */
-  #startedAt = 0;
-  #spawned = 0;
-  #crashes = 0;
-  /** What workers no longer here served. */
-  readonly #gone = { requests: 0, responses: [0, 0, 0, 0, 0] };
+  readonly #tally: PoolTally;
   /** Waiting out the shutdown delay: serving, the health path saying 503. */
   #delaying = false;
   #delayTimer: TimerId | undefined;
@@ -126,6 +122,7 @@ export class Supervisor {
     this.#listeners = config.worker.listeners;
     this.#policy = policyConfig(config);
     this.#workers = new WorkerSet(config, undefined);
+    this.#tally = new PoolTally(this.#clock.now(), config.workers);
     this.#launch.promise.catch(() => {});
   }
 
@@ -145,41 +142,23 @@ export class Supervisor {
   }
 
   /**
+   * The pool's figures for `--metrics-listen`: each live worker's, as its heartbeats report
+   * them, and the restarts and crashes seen.
+   */
+  metrics(): ServerMetrics {
+    return this.#tally.metrics(
+      this.#clock.now(),
+      this.#workers.all().map(({ handle }) => handle),
+    );
+  }
+
+  /**
    * Starts the pool. The first worker must load the app and listen, or this rejects with its
    * reason. Without a spawn interval it resolves once every initial worker listens (or failed,
    * then being retried); with one, as soon as the first listens, the rest following at the
    * interval.
    */
-  /**
-   * The pool's figures for `--metrics-listen`: each live worker's, as its heartbeats report
-   * them, and the restarts and crashes seen.
-   */
-  metrics(): ServerMetrics {
-    const now = this.#clock.now();
-    const initial = this.#config.workers;
-    const live = this.#workers.all().map(({ handle }) => handle);
-    return {
-      uptime: Math.round((now - this.#startedAt) / 1000),
-      restarts: Math.max(0, this.#spawned - initial),
-      crashes: this.#crashes,
-      requests: live.reduce((sum, handle) => sum + handle.requests, this.#gone.requests),
-      responses: this.#gone.responses.map((gone, i) =>
-        live.reduce((sum, handle) => sum + handle.responses[i], gone)
-      ),
-      workers: this.#workers.all().map(({ handle }) => ({
-        id: handle.id,
-        state: handle.state,
-        requests: handle.requests,
-        responses: handle.responses,
-        connections: handle.connections,
-        uptime: Math.round((now - handle.spawnedAt) / 1000),
-        heap: handle.heap,
-      })),
-    };
-  }
-
   async start(): Promise<ListenSpec[]> {
-    this.#startedAt = this.#clock.now();
     this.#anchors = holdSockets(this.#config.worker.listeners, this.#config.worker.listenMode);
     this.#listeners = this.#anchors.listeners;
     try {
@@ -391,7 +370,7 @@ export class Supervisor {
           now,
         );
         handle.crashed(text);
-        this.#crashes++;
+        this.#tally.crashed();
         return;
       }
       case "closed":
@@ -410,7 +389,7 @@ export class Supervisor {
   #ended(live: Live, reason: string, now: number, force = false): void {
     const { handle } = live;
     if (handle.state === "gone") return;
-    if (handle.state !== "retiring" && handle.crash === undefined) this.#crashes++;
+    if (handle.state !== "retiring" && handle.crash === undefined) this.#tally.crashed();
     const text = capText(reason, MAX_LOG_LINE);
     if (handle.state === "retiring") {
       this.#say.endedWhileRetiring(handle.id, text);
@@ -527,7 +506,7 @@ export class Supervisor {
   }
 
   #spawn(now: number): void {
-    this.#spawned++;
+    this.#tally.spawned();
     this.#workers.spawn(this.#nextId++, now, this.#listeners, (live) => ({
       message: (data) => this.#message(live, data),
       exit: (reason) => this.#enqueue({ kind: "exit", live, reason }),
@@ -576,8 +555,7 @@ export class Supervisor {
 
   #remove(live: Live, force = false): void {
     // Its counts stay in the server's totals, which never go back.
-    this.#gone.requests += live.handle.requests;
-    live.handle.responses.forEach((n, i) => this.#gone.responses[i] += n);
+    this.#tally.gone(live.handle);
     this.#workers.remove(live, force);
     this.#say.forget(live.handle.id);
   }

@@ -14,6 +14,7 @@ import {
 } from "../../lib/listen/relay_preamble.ts";
 import { RelayListener } from "../../lib/listen/relay_listener.ts";
 import { RelayConnector } from "../../lib/listen/relay_connector.ts";
+import { WrappedListener } from "../../lib/listen/wrapped_listener.ts";
 import type { ListenSpec } from "../../lib/listen/spec.ts";
 
 const token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
@@ -154,4 +155,83 @@ Deno.test("a relayed client that stops reading is cut once a write has waited th
   sleeper.close();
   front.close();
   backend.close();
+});
+
+Deno.test("relay listener: connections verified together after it closed are all handed out", async () => {
+  // Several preambles checked in one turn of the event loop, after `close()`: the first wakes
+  // the accept loop, and the others must wait for it to come back rather than be dropped.
+  const inner = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = new RelayListener(inner, token, routes);
+  const clients = await Promise.all(
+    Array.from({ length: 6 }, () => Deno.connect({ hostname: "127.0.0.1", port: inner.addr.port })),
+  );
+  const taken: Deno.Conn[] = [];
+  const loop = (async () => {
+    for (;;) {
+      try {
+        taken.push(await listener.accept());
+      } catch (error) {
+        assert.ok(error instanceof Deno.errors.BadResource, String(error));
+        return;
+      }
+    }
+  })();
+  try {
+    // Every connection taken from the kernel and awaiting its preamble.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    listener.close();
+    const preamble = encodePreamble(token, 1, remote, local);
+    await Promise.all(clients.map((client) => client.write(preamble)));
+    await loop;
+    assert.equal(taken.length, clients.length);
+    for (const conn of taken) assert.deepEqual(conn.remoteAddr, remote);
+  } finally {
+    for (const conn of [...clients, ...taken]) {
+      try {
+        conn.close();
+      } catch {
+        // Closed by the listener.
+      }
+    }
+  }
+});
+
+Deno.test("relay listener behind the fair-share gate: connections verified after the close still reach the engine", async () => {
+  // A retiring worker closes the gate (`WrappedListener`) over its relay listener; the relay
+  // connections whose preamble was still being read must come through, not wait unanswered
+  // until the worker ends.
+  const inner = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const gate = new WrappedListener(
+    new RelayListener(inner, token, routes),
+    (conn) => conn,
+    () => true,
+  );
+  const clients = await Promise.all(
+    Array.from({ length: 3 }, () => Deno.connect({ hostname: "127.0.0.1", port: inner.addr.port })),
+  );
+  const taken: Deno.Conn[] = [];
+  const loop = (async () => {
+    for (;;) {
+      try {
+        taken.push(await gate.accept());
+      } catch (error) {
+        assert.ok(error instanceof Deno.errors.BadResource, String(error));
+        return;
+      }
+    }
+  })();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gate.close();
+    // One at a time: the gate hands out the first while the others are still being checked.
+    for (const client of clients) {
+      await client.write(encodePreamble(token, 1, remote, local));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await loop;
+    assert.equal(taken.length, clients.length);
+    for (const conn of taken) assert.deepEqual(conn.remoteAddr, remote);
+  } finally {
+    for (const conn of [...clients, ...taken]) conn.close();
+  }
 });

@@ -323,7 +323,7 @@ Deno.test({
       await minimum;
       stop.abort();
       await load;
-      assert.deepEqual(failures, []);
+      assert.deepEqual(failures, [], `the server's log:\n${server.stderr()}`);
       assert.ok(ok > 20, `only ${ok} requests`);
       assert.equal((await server.stop()).code, 0);
     } finally {
