@@ -145,3 +145,49 @@ Deno.test("--forwarded-allow-ips: a trusted proxy's headers name the client; --c
     assert.doesNotMatch(plain, /content-encoding/i, "no Accept-Encoding, no compression");
   });
 });
+
+Deno.test("--proxy-protocol: HUP restarts under load lose no request, even one whose header is still arriving", async () => {
+  // Each client sends its header in two writes, as a slow balancer might: a retiring worker
+  // that took the connection from the shared accept queue must still serve it.
+  await withServer([...LOOPBACK, "--workers", "2", "--proxy-protocol", echo], async (server) => {
+    const encoder = new TextEncoder();
+    const one = async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      try {
+        await conn.write(encoder.encode("PROXY TCP4 203.0.113.9 "));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await conn.write(
+          encoder.encode(
+            "127.0.0.1 51000 80\r\nGET /hup HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+          ),
+        );
+        let text = "";
+        const buffer = new Uint8Array(4096);
+        for (let n; (n = await conn.read(buffer)) !== null;) {
+          text += new TextDecoder().decode(buffer.subarray(0, n));
+        }
+        return text;
+      } finally {
+        conn.close();
+      }
+    };
+    let ok = 0;
+    const failures: string[] = [];
+    let stop = false;
+    const load = Promise.all(Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const response = await one().catch((error) => String(error));
+        if (response.startsWith("HTTP/1.1 200")) ok++;
+        else failures.push(response.slice(0, 80));
+      }
+    }));
+    for (let i = 1; i <= 3; i++) {
+      server.kill("SIGHUP");
+      await server.waitFor(new RegExp(`(restart finished[^\\n]*\\n[^]*){${i}}`), 20_000);
+    }
+    stop = true;
+    await load;
+    assert.deepEqual(failures, [], server.stderr());
+    assert.ok(ok > 20, `only ${ok} requests`);
+  });
+});
