@@ -157,13 +157,16 @@ Deno.test("a relayed client that stops reading is cut once a write has waited th
   backend.close();
 });
 
-Deno.test("relay listener: connections verified together after it closed are all handed out", async () => {
-  // Several preambles checked in one turn of the event loop, after `close()`: the first wakes
-  // the accept loop, and the others must wait for it to come back rather than be dropped.
-  const inner = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const listener = new RelayListener(inner, token, routes);
+/**
+ * `count` clients connected to `inner`, and what an engine's accept loop takes from `listener`
+ * until it rejects (`BadResource`, as a closed listener must).
+ */
+async function closingScene(inner: Deno.TcpListener, listener: Deno.Listener, count: number) {
   const clients = await Promise.all(
-    Array.from({ length: 6 }, () => Deno.connect({ hostname: "127.0.0.1", port: inner.addr.port })),
+    Array.from(
+      { length: count },
+      () => Deno.connect({ hostname: "127.0.0.1", port: inner.addr.port }),
+    ),
   );
   const taken: Deno.Conn[] = [];
   const loop = (async () => {
@@ -176,24 +179,36 @@ Deno.test("relay listener: connections verified together after it closed are all
       }
     }
   })();
-  try {
-    // Every connection taken from the kernel and awaiting its preamble.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    listener.close();
-    const preamble = encodePreamble(token, 1, remote, local);
-    await Promise.all(clients.map((client) => client.write(preamble)));
-    await loop;
-    assert.equal(taken.length, clients.length);
-    for (const conn of taken) assert.deepEqual(conn.remoteAddr, remote);
-  } finally {
-    for (const conn of [...clients, ...taken]) {
-      try {
-        conn.close();
-      } catch {
-        // Closed by the listener.
+  // Every connection taken from the kernel and awaiting its preamble.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return {
+    clients,
+    taken,
+    loop,
+    [Symbol.dispose]() {
+      for (const conn of [...clients, ...taken]) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the listener.
+        }
       }
-    }
-  }
+    },
+  };
+}
+
+Deno.test("relay listener: connections verified together after it closed are all handed out", async () => {
+  // Several preambles checked in one turn of the event loop, after `close()`: the first wakes
+  // the accept loop, and the others must wait for it to come back rather than be dropped.
+  const inner = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = new RelayListener(inner, token, routes);
+  using scene = await closingScene(inner, listener, 6);
+  listener.close();
+  const preamble = encodePreamble(token, 1, remote, local);
+  await Promise.all(scene.clients.map((client) => client.write(preamble)));
+  await scene.loop;
+  assert.equal(scene.taken.length, scene.clients.length);
+  for (const conn of scene.taken) assert.deepEqual(conn.remoteAddr, remote);
 });
 
 Deno.test("relay listener behind the fair-share gate: connections verified after the close still reach the engine", async () => {
@@ -206,32 +221,14 @@ Deno.test("relay listener behind the fair-share gate: connections verified after
     (conn) => conn,
     () => true,
   );
-  const clients = await Promise.all(
-    Array.from({ length: 3 }, () => Deno.connect({ hostname: "127.0.0.1", port: inner.addr.port })),
-  );
-  const taken: Deno.Conn[] = [];
-  const loop = (async () => {
-    for (;;) {
-      try {
-        taken.push(await gate.accept());
-      } catch (error) {
-        assert.ok(error instanceof Deno.errors.BadResource, String(error));
-        return;
-      }
-    }
-  })();
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    gate.close();
-    // One at a time: the gate hands out the first while the others are still being checked.
-    for (const client of clients) {
-      await client.write(encodePreamble(token, 1, remote, local));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await loop;
-    assert.equal(taken.length, clients.length);
-    for (const conn of taken) assert.deepEqual(conn.remoteAddr, remote);
-  } finally {
-    for (const conn of [...clients, ...taken]) conn.close();
+  using scene = await closingScene(inner, gate, 3);
+  gate.close();
+  // One at a time: the gate hands out the first while the others are still being checked.
+  for (const client of scene.clients) {
+    await client.write(encodePreamble(token, 1, remote, local));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  await scene.loop;
+  assert.equal(scene.taken.length, scene.clients.length);
+  for (const conn of scene.taken) assert.deepEqual(conn.remoteAddr, remote);
 });
