@@ -25,7 +25,7 @@ import { applyServeAddress } from "./lib/options/serve_address.ts";
 import { envGet } from "./lib/sandbox/query.ts";
 import { describeRequestedPermissions, PermissionError } from "./lib/sandbox/permissions.ts";
 import { isRelaunched, parentGone, relaunch, relaunchNeeded } from "./lib/process/relaunch.ts";
-import { serve, type Server } from "./lib/serve.ts";
+import { serve, type Server } from "./lib/serve/mod.ts";
 import { installSignals } from "./lib/process/signals.ts";
 import { VERSION } from "./lib/version.ts";
 

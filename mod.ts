@@ -21,7 +21,7 @@
  * @module
  */
 
-export { serve, type ServeContext, type Server } from "./lib/serve.ts";
+export { serve, type ServeContext, type Server } from "./lib/serve/mod.ts";
 export type {
   Engine,
   Isolation,

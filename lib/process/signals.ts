@@ -12,7 +12,7 @@
  */
 
 import { log, reopenLogs } from "../log.ts";
-import type { Server } from "../serve.ts";
+import type { Server } from "../serve/server.ts";
 
 /**
  * Routes process signals to `server`; returns a function that removes the listeners.

@@ -12,7 +12,7 @@ import { NativeServer } from "../../lib/engine/native/server.ts";
 import { nativeRefusal } from "../../lib/engine/native/refusal.ts";
 import { nativeServeActive, nativeServeProblem } from "../../lib/deno/serve_http.ts";
 import { OptionError, resolveOptions } from "../../lib/options/mod.ts";
-import { serve } from "../../lib/serve.ts";
+import { serve } from "../../lib/serve/mod.ts";
 import {
   exchange,
   fetchRaw,
