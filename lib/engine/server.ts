@@ -9,6 +9,7 @@ import { tick } from "./clock.ts";
 import type { EngineOptions } from "./config.ts";
 import { Connection, type ConnectionOwner } from "./connection.ts";
 import { ServerCore } from "./server_core.ts";
+import { SHUTDOWN_GRACE } from "./graceful_stop.ts";
 
 /** Sweeper period: fine enough for sub-second timeouts, cheap enough to never matter. */
 function sweepInterval(options: EngineOptions): number {
@@ -99,40 +100,4 @@ export class HttpServer extends ServerCore<Connection> implements ConnectionOwne
       else if (connection.watchable) connection.watch();
     }
   }
-}
-
-/**
- * How long a server shutting down keeps an idle keep-alive connection open: long enough for a
- * request its client sent as the signal came to arrive and be answered (with `Connection:
- * close`), short enough that shutting down stays prompt. A server with no connection waits not
- * at all.
- */
-export const SHUTDOWN_GRACE = 300;
-
-/**
- * Resolves once `server` has no connection left, `within` ms passed, or `signal` aborts.
- *
- * @example
- * ```ts ignore
- * server.retire(); // every further response closes its connection
- * await connectionsClosed(server, SHUTDOWN_GRACE);
- * await server.drain();
- * ```
- */
-export function connectionsClosed(
-  server: { readonly connections: number },
-  within: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  const until = Date.now() + within;
-  return new Promise((resolve) => {
-    const check = () => {
-      if (server.connections === 0 || signal?.aborted || Date.now() >= until) {
-        clearInterval(timer);
-        resolve();
-      }
-    };
-    const timer = setInterval(check, 20);
-    check();
-  });
 }

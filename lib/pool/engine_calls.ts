@@ -35,10 +35,11 @@ export interface WorkerEngine {
   readonly requests: number;
   /** Responses sent by status class, [1xx … 5xx]. */
   readonly responses: readonly number[];
-  /** Harakiri: keep-alive ends from now on, and `onRetire(reason)` is called once. */
-  retire(reason: RetireReason): void;
-  /** The supervisor retires this worker: keep-alive ends, nobody is told. */
-  endKeepAlive(): void;
+  /**
+   * Keep-alive ends from now on. With a reason (harakiri), `onRetire(reason)` is called once;
+   * without one (the supervisor retires this worker), nobody is told.
+   */
+  retire(reason?: RetireReason): void;
   /** Closes the listeners. */
   stopAccepting(): void;
   /** Asks upgraded connections (WebSockets) to end now (1001). */
@@ -82,7 +83,6 @@ export function workerEngine(
       return http.responses;
     },
     retire: (why) => http.retire(why),
-    endKeepAlive: () => http.retire(),
     stopAccepting: () => http.stopAccepting(),
     closeUpgraded: () => http.closeUpgraded(),
     markUnhealthy: () => http.markUnhealthy(),

@@ -25,7 +25,7 @@ import { nativeServeProblem } from "../deno/serve_http.ts";
 import { fallbackWarning, fastPaths } from "../deno/fast_paths.ts";
 import { FairShare } from "./balance.ts";
 import { type WorkerEngine, workerEngine } from "./engine_calls.ts";
-import { connectionsClosed, SHUTDOWN_GRACE } from "../engine/server.ts";
+import { gracefulStop, SHUTDOWN_GRACE } from "../engine/graceful_stop.ts";
 import { describeError } from "../log.ts";
 import { type FromWorker, type RetireMode, type ToWorker, type WorkerConfig } from "./protocol.ts";
 
@@ -237,39 +237,28 @@ export class WorkerRuntime {
     const until = Date.now() + within;
     let cut = 0;
     if (engine !== undefined) {
-      const deadline = new AbortController();
       // Connections still open are cut a little early where the app's onStop needs time too.
       const reserve = app === undefined ? 0 : stopReserve(app.hooks, until);
-      const timer = setTimeout(() => {
-        deadline.abort();
-        cut = engine.abort();
-      }, Math.max(0, within - reserve));
-      // Every further response says `Connection: close`.
-      engine.endKeepAlive();
       if (mode === "drain") engine.markUnhealthy();
-      engine.stopAccepting();
-      // Upgraded connections (WebSockets) never end by themselves: ask them to (1001).
-      engine.closeUpgraded();
-      this.#share?.leave();
-      // An accept that completed just as the listener closed is handed to its loop a moment
-      // later; once the loops have ended, every accepted connection is known and gets served
-      // (draining at once would close it unanswered).
-      await Promise.all(this.#loops);
-      this.#channel.post({ type: "closed" });
-      // Recycling leaves idle keep-alive connections until their keep-alive timeout unless
-      // their client sends one more request first; draining closes them now. No connection
-      // becomes idle after this point (every response says close), so once the keep-alive
-      // timeout has passed what remains is requests in flight and WebSockets finishing their
-      // close handshake, both of which draining lets end.
-      // Shutting down, an idle connection gets a short grace instead: a request its client
-      // sent as the signal came is answered (with `Connection: close`), not reset.
-      await connectionsClosed(
-        engine,
-        mode === "recycle" ? this.#keepaliveTimeout + 250 : SHUTDOWN_GRACE,
-        AbortSignal.any([deadline.signal, this.#drainNow.signal]),
-      );
-      await engine.drain();
-      clearTimeout(timer);
+      cut = await gracefulStop(engine, {
+        cutAfter: within - reserve,
+        // Recycling leaves idle keep-alive connections until their keep-alive timeout unless
+        // their client sends one more request first; no connection becomes idle after the
+        // stop (every response says close), so what remains then is requests in flight and
+        // WebSockets finishing their close handshake, both of which draining lets end.
+        // Shutting down, an idle connection gets a short grace instead: a request its client
+        // sent as the signal came is answered (with `Connection: close`), not reset.
+        grace: mode === "recycle" ? this.#keepaliveTimeout + 250 : SHUTDOWN_GRACE,
+        signal: this.#drainNow.signal,
+        stoppedAccepting: async () => {
+          this.#share?.leave();
+          // An accept that completed just as the listener closed is handed to its loop a
+          // moment later; once the loops have ended, every accepted connection is known and
+          // gets served (draining at once would close it unanswered).
+          await Promise.all(this.#loops);
+          this.#channel.post({ type: "closed" });
+        },
+      });
     }
     if (app !== undefined) {
       await stopApp(app.hooks, mode === "drain" ? "shutdown" : "recycle", until, true, this.#warn);

@@ -13,7 +13,8 @@ import { callOnListen, servedAddresses, stopApp, stopReserve } from "../app/life
 import { setRetireHook } from "../app/retire.ts";
 import { withCompression } from "../app/compress.ts";
 import { engineOptions, engineSettings } from "../engine/config.ts";
-import { connectionsClosed, HttpServer, SHUTDOWN_GRACE } from "../engine/server.ts";
+import { HttpServer } from "../engine/server.ts";
+import { gracefulStop, SHUTDOWN_GRACE } from "../engine/graceful_stop.ts";
 import { NativeServer } from "../engine/native/server.ts";
 import { markNativeEngine } from "../engine/native/websocket.ts";
 import type { AccessEntry } from "../engine/connection.ts";
@@ -135,14 +136,11 @@ export async function serveInProcess(
       delayTimer = setTimeout(delayed.resolve, options.shutdownDelay * 1000);
       stopping = delayed.promise.then(async () => {
         const until = Date.now() + options.gracefulTimeout * 1000;
-        const cutAt = until - stopReserve(app.hooks, until);
-        const deadline = setTimeout(() => http.abort(), cutAt - Date.now());
-        http.stopAccepting();
         // As a worker does: a request already on its way on an idle connection is answered.
-        http.retire();
-        await connectionsClosed(http, SHUTDOWN_GRACE);
-        await http.drain();
-        clearTimeout(deadline);
+        await gracefulStop(http, {
+          cutAfter: until - stopReserve(app.hooks, until) - Date.now(),
+          grace: SHUTDOWN_GRACE,
+        });
         opened.close();
         await metrics?.close();
         // In this thread `unload` fires when the process ends, as in any Deno program.
