@@ -35,7 +35,11 @@ export abstract class ListenerBase<C extends Deno.Conn> implements Deno.Listener
     this.addr = inner.addr;
   }
 
-  /** The next connection; rejects with `BadResource` once closed. */
+  /**
+   * The next connection; rejects with `BadResource` once closed and every connection already
+   * taken from the socket underneath has been handed out (the engine's accept loop takes them
+   * until then, so a wrapper must not reject early: see `checking_listener.ts`).
+   */
   abstract accept(): Promise<C>;
 
   /** Stops accepting. */

@@ -5,15 +5,16 @@
  * a valid one is closed. The engine then gets the connection itself, its `remoteAddr` and
  * `localAddr` replaced by the client and the address the client connected to.
  *
- * Headers are read concurrently: a client that sends its header slowly (or never) holds only
- * its own connection, for at most the deadline, while the others are served. The header is
+ * Headers are read concurrently (`checking_listener.ts`): a client that sends its header slowly
+ * (or never) holds only its own connection, for at most the deadline, while the others are
+ * served; a connection taken before the listener closed is still served. The header is
  * read in exactly the pieces `parseProxyHeader` asks for, so nothing after it is consumed and
  * the engine's own fast reads on the socket stay as they are.
  *
  * @module
  */
 
-import { ListenerBase } from "./listener_base.ts";
+import { CheckingListener } from "./checking_listener.ts";
 import { parseProxyHeader, type ProxyHeader } from "../http/proxy_protocol.ts";
 import { closeQuietly } from "./wrapped_listener.ts";
 
@@ -33,11 +34,6 @@ export interface ProxyListenerOptions {
 const TIMED_OUT = "no complete PROXY protocol header within the timeout";
 const ENDED = "the connection ended before a complete PROXY protocol header";
 
-interface Waiter {
-  resolve(conn: Deno.Conn): void;
-  reject(error: unknown): void;
-}
-
 /**
  * A listener over `inner` that reads and checks the PROXY header of each connection.
  *
@@ -51,66 +47,17 @@ interface Waiter {
  * console.log(conn.remoteAddr); // the client named by the proxy
  * ```
  */
-export class ProxyProtocolListener extends ListenerBase<Deno.Conn> {
+export class ProxyProtocolListener extends CheckingListener<Deno.Conn> {
   readonly #options: ProxyListenerOptions;
-  readonly #maxPending: number;
-  /** Connections with a valid header that no `accept()` has taken yet. */
-  readonly #ready: Deno.Conn[] = [];
-  readonly #waiters: Waiter[] = [];
-  /** Connections still sending their header. */
-  readonly #pending = new Set<Deno.Conn>();
-  #accepting = false;
-  #closed = false;
 
   /** Wraps `inner`; closing this closes it. */
   constructor(inner: Deno.Listener, options: ProxyListenerOptions) {
-    super(inner);
+    super(inner, options.maxPending ?? 1024);
     this.#options = options;
-    this.#maxPending = options.maxPending ?? 1024;
   }
 
-  /**
-   * The next connection with a valid header; rejects as `inner` rejects. After {@link close},
-   * connections already taken from the kernel are still handed out once their header is in;
-   * then it rejects (`BadResource`). A consumer takes connections until it rejects.
-   */
-  accept(): Promise<Deno.Conn> {
-    const ready = this.#ready.shift();
-    if (ready !== undefined) return Promise.resolve(ready);
-    const { promise, resolve, reject } = Promise.withResolvers<Deno.Conn>();
-    this.#waiters.push({ resolve, reject });
-    this.#pump();
-    this.#endIfDone();
-    return promise;
-  }
-
-  /** Takes connections from `inner` while someone waits and the pending ones are few enough. */
-  #pump(): void {
-    if (
-      this.#accepting || this.#closed || this.#waiters.length === 0 ||
-      this.#pending.size >= this.#maxPending
-    ) return;
-    this.#accepting = true;
-    this.inner.accept().then(
-      (conn) => {
-        this.#accepting = false;
-        // Even when closed meanwhile: its client has sent its request, in a shared accept
-        // queue no other worker will see it.
-        this.#readHeader(conn);
-        this.#pump();
-      },
-      (error) => {
-        this.#accepting = false;
-        if (this.#closed) return this.#endIfDone();
-        // The engine's accept loop decides (BadResource ends it; others are retried).
-        this.#waiters.shift()?.reject(error);
-        this.#pump();
-      },
-    );
-  }
-
-  async #readHeader(conn: Deno.Conn): Promise<void> {
-    this.#pending.add(conn);
+  /** Reads the header within the deadline; the connection with the addresses it names. */
+  protected async check(conn: Deno.Conn): Promise<Deno.Conn | undefined> {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -125,36 +72,13 @@ export class ProxyProtocolListener extends ListenerBase<Deno.Conn> {
       failure = timedOut ? TIMED_OUT : error instanceof Error ? error.message : String(error);
     } finally {
       clearTimeout(timer);
-      this.#pending.delete(conn);
     }
     if (header === undefined) {
       this.#options.refused?.(failure, conn.remoteAddr);
-      closeQuietly(conn);
-    } else {
-      applyHeader(conn, header);
-      const waiter = this.#waiters.shift();
-      if (waiter !== undefined) waiter.resolve(conn);
-      else this.#ready.push(conn);
+      return undefined;
     }
-    this.#pump();
-    this.#endIfDone();
-  }
-
-  /** Once closed and nothing is left to hand out, every waiting accept rejects. */
-  #endIfDone(): void {
-    if (!this.#closed || this.#accepting || this.#pending.size > 0 || this.#ready.length > 0) {
-      return;
-    }
-    const closed = new Deno.errors.BadResource("Listener has been closed");
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(closed);
-  }
-
-  /** Stops accepting; connections whose header is still coming are handed out once it is in. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.inner.close();
-    this.#endIfDone();
+    applyHeader(conn, header);
+    return conn;
   }
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ListenerBase } from "./listener_base.ts";
+import { CheckingListener } from "./checking_listener.ts";
 import { listenShared } from "../deno/shared_listen.ts";
 import { closeQuietly } from "./wrapped_listener.ts";
 import type { ListenSpec, RelayListenSpec } from "./spec.ts";
@@ -60,9 +60,9 @@ export function openRelayListener(
 }
 
 /**
- * A listener whose connections are relayed ones with a valid preamble. It keeps accepting while
- * preambles are awaited, so the next verified connection is handed out whichever stranger is
- * still silent.
+ * A listener whose connections are relayed ones with a valid preamble. Preambles are checked
+ * concurrently (`checking_listener.ts`), so the next verified connection is handed out whichever
+ * stranger is still silent, and one taken before the listener closed is still served.
  *
  * @example
  * ```ts ignore
@@ -70,80 +70,20 @@ export function openRelayListener(
  * const conn = await listener.accept(); // conn.remoteAddr: the client behind the relay
  * ```
  */
-export class RelayListener extends ListenerBase<Deno.TcpConn> {
+export class RelayListener extends CheckingListener<Deno.TcpConn> {
   readonly #token: Uint8Array;
   readonly #routes: ListenSpec[];
-  readonly #ready: Deno.TcpConn[] = [];
-  readonly #pending = new Set<Deno.Conn>();
-  readonly #waiters: (() => void)[] = [];
-  #accepting = false;
-  #error: unknown;
-  #closed = false;
 
   /** Serves relayed connections from `inner`, checking them against `token` and `routes`. */
   constructor(inner: Deno.Listener, token: Uint8Array, routes: ListenSpec[]) {
-    super(inner);
+    super(inner, MAX_PENDING);
     this.#token = token;
     this.#routes = routes;
   }
 
-  /**
-   * The next connection whose preamble checked out. After {@link close}, connections already
-   * taken from the kernel are still handed out once verified; then it rejects (`BadResource`).
-   * A consumer takes connections until it rejects, or those left are never closed.
-   */
-  async accept(): Promise<Deno.TcpConn> {
-    for (;;) {
-      const ready = this.#ready.shift();
-      if (ready !== undefined) return ready;
-      if (this.#error !== undefined) {
-        const error = this.#error;
-        this.#error = undefined;
-        throw error;
-      }
-      if (this.#closed && !this.#accepting && this.#pending.size === 0) {
-        throw new Deno.errors.BadResource("Listener has been closed");
-      }
-      if (!this.#closed && !this.#accepting && this.#pending.size < MAX_PENDING) {
-        this.#acceptOne();
-      }
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  async #acceptOne(): Promise<void> {
-    this.#accepting = true;
-    try {
-      this.#check(await this.inner.accept());
-    } catch (error) {
-      if (!this.#closed) this.#error = error;
-    } finally {
-      this.#accepting = false;
-      this.#wake();
-    }
-  }
-
-  async #check(conn: Deno.Conn): Promise<void> {
-    this.#pending.add(conn);
-    const relayed = await verify(conn as Deno.TcpConn, this.#token, this.#routes);
-    this.#pending.delete(conn);
-    // Kept even when closed and no one waits at this instant: several preambles checked in one
-    // turn wake the accept loop once, and it comes back for the rest (it takes connections until
-    // `accept` rejects, which waits for every check).
-    if (relayed !== undefined) this.#ready.push(relayed);
-    this.#wake();
-  }
-
-  #wake(): void {
-    for (const wake of this.#waiters.splice(0)) wake();
-  }
-
-  /** Stops accepting. */
-  close(): void {
-    this.#closed = true;
-    // Waiters first: closing twice throws, and a disposal must still wake them.
-    this.#wake();
-    this.inner.close();
+  /** Reads and checks the preamble. */
+  protected check(conn: Deno.Conn): Promise<Deno.TcpConn | undefined> {
+    return verify(conn as Deno.TcpConn, this.#token, this.#routes);
   }
 }
 

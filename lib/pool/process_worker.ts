@@ -39,14 +39,7 @@ const runtime = new WorkerRuntime({
 guardWorker(globalThis, (reason) => runtime.exiting(reason), supervisor);
 installDenoUpgradeBridge();
 
-globalThis.addEventListener("error", (event: ErrorEvent) => {
-  event.preventDefault();
-  runtime.uncaught("uncaught", event.error ?? event.message);
-});
-globalThis.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
-  event.preventDefault();
-  runtime.uncaught("unhandled rejection:", event.reason);
-});
+runtime.catchUncaught(globalThis);
 
 const lines = new LineSplitter();
 for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {

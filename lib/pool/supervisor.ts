@@ -40,7 +40,7 @@ import {
   standsIn,
 } from "./policy.ts";
 import { StandIn } from "./stand_in.ts";
-import { PoolTally } from "./tally.ts";
+import { PoolTally } from "../observe/tally.ts";
 import type { ServerMetrics } from "../observe/metrics.ts";
 import { sharesAcceptQueue } from "../listen/open.ts";
 import { type FromWorker, parseFromWorker, type RetireMode } from "./protocol.ts";

@@ -36,13 +36,5 @@ const runtime = new WorkerRuntime({
 guardWorker(self, (reason) => runtime.exiting(reason));
 installDenoUpgradeBridge();
 
-self.addEventListener("error", (event: ErrorEvent) => {
-  // Handled, the error does not end the worker and every request it serves.
-  event.preventDefault();
-  runtime.uncaught("uncaught", event.error ?? event.message);
-});
-self.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
-  event.preventDefault();
-  runtime.uncaught("unhandled rejection:", event.reason);
-});
+runtime.catchUncaught(self);
 self.addEventListener("message", (event: MessageEvent<ToWorker>) => runtime.receive(event.data));

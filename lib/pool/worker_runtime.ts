@@ -126,14 +126,25 @@ export class WorkerRuntime {
   }
 
   /**
-   * An uncaught error or unhandled rejection. The worker goes on (ending it would end every
-   * request it serves); the supervisor replaces it.
+   * Catches what the app leaves uncaught in `scope` (the worker's global): an error or an
+   * unhandled rejection is handled, so the worker goes on (ending it would end every request
+   * it serves), and reported; the supervisor replaces the worker.
    */
-  uncaught(kind: "uncaught" | "unhandled rejection:", error: unknown): void {
-    this.#channel.post({
-      type: "crashed",
-      reason: crashLine(kind, error),
-      requests: this.requests,
+  catchUncaught(scope: EventTarget): void {
+    const crashed = (kind: "uncaught" | "unhandled rejection:", error: unknown) =>
+      this.#channel.post({
+        type: "crashed",
+        reason: crashLine(kind, error),
+        requests: this.requests,
+      });
+    scope.addEventListener("error", (event) => {
+      event.preventDefault();
+      const error = event as ErrorEvent;
+      crashed("uncaught", error.error ?? error.message);
+    });
+    scope.addEventListener("unhandledrejection", (event) => {
+      event.preventDefault();
+      crashed("unhandled rejection:", (event as PromiseRejectionEvent).reason);
     });
   }
 

@@ -29,6 +29,7 @@ import { withTelemetry } from "../observe/otel.ts";
 import { setDefaultMaxMessageSize } from "../websocket/upgrade.ts";
 import { installDenoUpgradeBridge, withDenoUpgrade } from "../websocket/deno_upgrade.ts";
 import { startMetrics } from "./metrics.ts";
+import { PoolTally } from "../observe/tally.ts";
 import type { Server } from "./server.ts";
 
 /**
@@ -101,22 +102,18 @@ export async function serveInProcess(
     )
   );
   const startedAt = Date.now();
-  const metrics = startMetrics(options, () => ({
-    uptime: Math.round((Date.now() - startedAt) / 1000),
-    restarts: generation,
-    crashes: 0,
-    requests: http.requests,
-    responses: http.responses,
-    workers: [{
+  // One worker, this thread, that never goes: an app reload counts as a restart.
+  const tally = new PoolTally(startedAt, 0);
+  const metrics = startMetrics(options, () =>
+    tally.metrics(Date.now(), [{
       id: 0,
       state: http.retiring ? "retiring" : "serving",
+      spawnedAt: startedAt,
       requests: http.requests,
       responses: http.responses,
       connections: http.connections,
-      uptime: Math.round((Date.now() - startedAt) / 1000),
       heap: Deno.memoryUsage().heapUsed,
-    }],
-  }));
+    }]));
   let stopping: Promise<void> | undefined;
   // --shutdown-delay: the health path says 503 while everything else is served as usual.
   const delayed = Promise.withResolvers<void>();
@@ -154,6 +151,7 @@ export async function serveInProcess(
       // A query string makes the module loader import the app afresh.
       const url = new URL(appUrl);
       url.searchParams.set("starlight-generation", String(++generation));
+      tally.spawned();
       const next = await loadApp(url.href);
       callOnListen(next.hooks, servedAddresses(addresses), next.where);
       const previous = app;

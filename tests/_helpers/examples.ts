@@ -1,6 +1,6 @@
 /**
- * Small helpers shared by the examples, remote URL, nginx and package tests: free ports,
- * bounded fetches and child process runs.
+ * Small helpers shared by the examples, remote URL, proxy and package tests: free ports, Debian
+ * tools, bounded fetches and child process runs.
  *
  * @module
  */
@@ -13,6 +13,25 @@ export function freePort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+/**
+ * The path of a Debian tool (`nginx`, `haproxy`): its `/usr/sbin` binary, which is not on every
+ * user's PATH, or the first on PATH; `undefined` when there is none, and then `test` says in
+ * one line that the tests needing it are skipped.
+ */
+export function findTool(name: string, test: string): string | undefined {
+  const path = Deno.env.get("PATH") ?? "";
+  const candidates = [`/usr/sbin/${name}`, ...path.split(":").map((dir) => `${dir}/${name}`)];
+  for (const candidate of candidates) {
+    try {
+      if (Deno.statSync(candidate).isFile) return candidate;
+    } catch {
+      // Not there.
+    }
+  }
+  console.warn(`${test}: skipped: no ${name} binary (apt-get install -y ${name})`);
+  return undefined;
 }
 
 /** `fetch` that gives up after `timeoutMs`. */

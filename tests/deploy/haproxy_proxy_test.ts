@@ -7,18 +7,9 @@
 
 import assert from "node:assert/strict";
 import { repoRoot, type RunningServer, startServer } from "../_helpers/server.ts";
-import { freePort, waitForPort } from "../_helpers/examples.ts";
+import { findTool, freePort, waitForPort } from "../_helpers/examples.ts";
 
-const haproxy = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"].find((path) => {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
-if (haproxy === undefined) {
-  console.warn("haproxy_proxy_test: skipped: no haproxy binary (apt-get install -y haproxy)");
-}
+const haproxy = findTool("haproxy", "haproxy_proxy_test");
 
 const app = `${repoRoot}tests/fixtures/parity/client_echo.ts`;
 

@@ -8,26 +8,9 @@
 
 import assert from "node:assert/strict";
 import { repoRoot, startServer } from "../_helpers/server.ts";
-import { fetchWithin, freePort, waitForPort } from "../_helpers/examples.ts";
+import { fetchWithin, findTool, freePort, waitForPort } from "../_helpers/examples.ts";
 
-/** The nginx binary: Debian's, or the first on PATH; `undefined` when there is none. */
-function findNginx(): string | undefined {
-  const path = Deno.env.get("PATH") ?? "";
-  const candidates = ["/usr/sbin/nginx", ...path.split(":").map((dir) => `${dir}/nginx`)];
-  for (const candidate of candidates) {
-    try {
-      if (Deno.statSync(candidate).isFile) return candidate;
-    } catch {
-      // Not there.
-    }
-  }
-  return undefined;
-}
-
-const nginx = findNginx();
-if (nginx === undefined) {
-  console.warn("nginx_test: skipped: no nginx binary (apt-get install -y nginx)");
-}
+const nginx = findTool("nginx", "nginx_test");
 
 /**
  * The example configuration for a test run: Starlight's port for 5000, `listen` on

@@ -12,6 +12,7 @@ import { bytes, RawClient, sleep, TEST_OPTIONS } from "../_helpers/engine_harnes
 import { HttpServer } from "../../lib/engine/server.ts";
 import { ProxyProtocolListener } from "../../lib/listen/proxy_listener.ts";
 import type { Handler } from "../../lib/app/contract.ts";
+import { findTool, freePort } from "../_helpers/examples.ts";
 
 const SIGNATURE = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
 const GET = "GET /who HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n";
@@ -194,39 +195,15 @@ Deno.test("proxy listener: after it closes, a connection whose header never come
 // -------------------------------------------------------------------------------------------------
 // HAProxy in front
 
-function findHaproxy(): string | undefined {
-  for (const candidate of ["/usr/sbin/haproxy", "/usr/bin/haproxy"]) {
-    try {
-      if (Deno.statSync(candidate).isFile) return candidate;
-    } catch {
-      // Not there.
-    }
-  }
-  return undefined;
-}
-
-const haproxy = findHaproxy();
-if (haproxy === undefined) {
-  console.warn(
-    "proxy_listener_test: HAProxy tests skipped: no haproxy (apt-get install -y haproxy)",
-  );
-}
-
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  await sleep(0);
-  return port;
-}
+const haproxy = findTool("haproxy", "proxy_listener_test: HAProxy tests");
 
 Deno.test({
   name: "proxy listener: HAProxy's send-proxy and send-proxy-v2 reach the app as the client",
   ignore: haproxy === undefined,
   async fn() {
     await using engine = startProxied();
-    const v1Port = await freePort();
-    const v2Port = await freePort();
+    const v1Port = freePort();
+    const v2Port = freePort();
     const dir = await Deno.makeTempDir({ prefix: "starlight-haproxy-" });
     const config = `${dir}/haproxy.cfg`;
     await Deno.writeTextFile(

@@ -1,13 +1,14 @@
 /**
- * The pool's running totals for `--metrics-listen`: when the server started, how many workers
- * it started and how many ended unasked, and what workers no longer here served, so that the
- * server's request and response totals never go back when a worker is replaced. Pure: the
- * supervisor reports each event with its time and asks for a snapshot.
+ * The server's running totals for `--metrics-listen`: when it started, how many workers it
+ * started and how many ended unasked, and what workers no longer here served, so that the
+ * request and response totals never go back when a worker is replaced. Pure: the supervisor
+ * (or, with `workers: 0`, the in-process server, its one worker) reports each event and asks
+ * for a snapshot.
  *
  * @module
  */
 
-import type { ServerMetrics } from "../observe/metrics.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 /** What the tally reads of a live worker (a `WorkerHandle`). */
 export interface TalliedWorker {

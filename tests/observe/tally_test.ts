@@ -1,7 +1,7 @@
 /** The pool's running totals behind `--metrics-listen` (`lib/pool/tally.ts`). */
 
 import assert from "node:assert/strict";
-import { PoolTally, type TalliedWorker } from "../../lib/pool/tally.ts";
+import { PoolTally, type TalliedWorker } from "../../lib/observe/tally.ts";
 
 function worker(id: number, requests: number, twoXx: number, spawnedAt = 0): TalliedWorker {
   return {
